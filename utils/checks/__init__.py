@@ -1,0 +1,22 @@
+"""Exercise checks with mistake-specific hints, shared by the notebooks and pytest.
+
+Usage in a notebook::
+
+    from utils import checks
+    checks.check_triplet_loss(triplet_loss)   # prints "All tests passed." or raises CheckFailed
+
+How a check works (see :func:`check_function`): it runs the learner's function on a few inputs
+and compares with the project's reference implementation; on a wrong result it also runs the
+classic mistakes written for that exercise and prints the hint of the one whose output matches.
+Submodules: ``faces`` (notebooks 01-03), ``nst`` (04), ``convnets`` (05-06).
+"""
+
+from utils.checks._framework import Case, CheckFailed, ExerciseNotImplemented, Mistake, check_function
+from utils.checks.faces import *  # noqa: F401,F403
+from utils.checks.nst import *  # noqa: F401,F403
+from utils.checks.training import *  # noqa
+
+try:  # written alongside notebooks 05-06
+    from utils.checks.convnets import *  # noqa: F401,F403
+except ImportError:  # pragma: no cover
+    pass

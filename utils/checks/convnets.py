@@ -1,0 +1,144 @@
+"""Checks for the convolution exercises (notebooks 05-06): output sizes, parameter counts, receptive fields."""
+
+from __future__ import annotations
+
+import math
+from typing import Callable
+
+from utils.checks._framework import Case, Mistake, check_function
+
+__all__ = ["check_conv_output_size", "check_conv_param_count", "check_receptive_field_step"]
+
+
+# Output size: conv_output_size(n, f, p, s) -> floor((n + 2p - f) / s) + 1
+# ----------------------------------------------------------------------------------------------
+
+def _output_size(n, f, p, s):
+    return (n + 2 * p - f) // s + 1
+
+
+def _output_size_cases() -> list[Case]:
+    return [
+        Case((14, 5, 0, 1), description="a 14-sample signal, window 5, no padding, stride 1 (-> 10)"),
+        Case((32, 4, 0, 1), description="one axis of a 32^3 volume, 4x4x4 filters (-> 29)"),
+        Case((6, 3, 1, 1), description="n=6, f=3, p=1, s=1 ('same' -> 6)"),
+        Case((224, 11, 2, 4), description="AlexNet's first layer: n=224, f=11, p=2, s=4 (-> 55)"),
+        Case((7, 3, 0, 2), description="n=7, f=3, p=0, s=2 (-> 3)"),
+        Case((8, 3, 0, 2), description="n=8, f=3, p=0, s=2: the last window does not fit (-> 3)"),
+        Case((9, 3, 2, 3), description="n=9, f=3, p=2, s=3 (-> 4)"),
+    ]
+
+
+def _output_size_mistakes() -> list[Mistake]:
+    return [
+        Mistake("forgot + 1", "count the first window too: floor((n + 2p - f) / s) + 1. With n = f "
+                "there is exactly one position, not zero.", lambda n, f, p, s: (n + 2 * p - f) // s),
+        Mistake("forgot the padding", "padding adds p zeros on EACH side, so the padded length is "
+                "n + 2p.", lambda n, f, p, s: (n - f) // s + 1),
+        Mistake("padding on one side only", "padding adds p zeros on BOTH sides: use n + 2*p, not n + p.",
+                lambda n, f, p, s: (n + p - f) // s + 1),
+        Mistake("no floor", "a window that does not fit entirely is not computed: round DOWN with "
+                "integer division (n + 2*p - f) // s, then add 1.", lambda n, f, p, s: (n + 2 * p - f) / s + 1),
+        Mistake("rounded up", "round DOWN (floor, `//`): a window hanging past the end is dropped.",
+                lambda n, f, p, s: math.ceil((n + 2 * p - f) / s) + 1),
+        Mistake("forgot the stride", "divide the number of steps by the stride s before adding 1.",
+                lambda n, f, p, s: (n + 2 * p - f) + 1),
+        Mistake("stride applied to everything", "only the steps (n + 2p - f) are divided by s; the "
+                "+ 1 (the first window) comes after the division.", lambda n, f, p, s: (n + 2 * p - f + 1) // s),
+    ]
+
+
+def check_conv_output_size(conv_output_size: Callable) -> None:
+    """Check the exercise ``conv_output_size(n, f, p, s)`` (one spatial axis)."""
+    check_function("conv_output_size", conv_output_size, _output_size, _output_size_cases(),
+                          _output_size_mistakes(), rtol=0, atol=0)
+
+
+# Parameter count: conv_param_count(f, rank, c_in, c_out) -> (f**rank * c_in + 1) * c_out
+# ----------------------------------------------------------------------------------------------
+
+def _param_count(f, rank, c_in, c_out):
+    return (f ** rank * c_in + 1) * c_out
+
+
+def _param_cases() -> list[Case]:
+    return [
+        Case((5, 1, 1, 16), description="Conv1D(16, 5) on a 1-channel signal (-> 96)"),
+        Case((3, 2, 3, 64), description="VGG's first layer, Conv2D(64, 3) on RGB (-> 1792)"),
+        Case((4, 3, 3, 16), description="Conv3D(16, 4) on a 3-channel volume (-> 3088)"),
+        Case((3, 2, 64, 128), description="Conv2D(128, 3) on 64 channels (-> 73856)"),
+    ]
+
+
+def _param_mistakes() -> list[Mistake]:
+    return [
+        Mistake("forgot the bias", "each filter also has one bias: (f**rank * c_in + 1) * c_out.",
+                lambda f, rank, c_in, c_out: f ** rank * c_in * c_out),
+        Mistake("forgot the input channels", "a filter spans ALL input channels: it has f**rank * c_in "
+                "weights.", lambda f, rank, c_in, c_out: (f ** rank + 1) * c_out),
+        Mistake("one bias per weight", "there is one bias per filter, not one per weight: "
+                "(f**rank * c_in + 1) * c_out.", lambda f, rank, c_in, c_out: 2 * f ** rank * c_in * c_out),
+        Mistake("f * rank instead of f ** rank", "a filter of size f in `rank` dimensions has f**rank "
+                "positions (f*f for 2-D, f*f*f for 3-D), not f*rank.",
+                lambda f, rank, c_in, c_out: (f * rank * c_in + 1) * c_out),
+        Mistake("bias per input channel", "the bias is added once per filter (output channel): "
+                "(f**rank * c_in + 1) * c_out.", lambda f, rank, c_in, c_out: (f ** rank + 1) * c_in * c_out),
+    ]
+
+
+def check_conv_param_count(conv_param_count: Callable) -> None:
+    """Check the exercise ``conv_param_count(f, rank, c_in, c_out)``."""
+    check_function("conv_param_count", conv_param_count, _param_count, _param_cases(),
+                          _param_mistakes(), rtol=0, atol=0)
+
+
+# Receptive field: receptive_field_step(size, jump, start, k, s, p) -> (size, jump, start)
+# ----------------------------------------------------------------------------------------------
+
+def _rf_step(size, jump, start, k, s, p):
+    from utils.receptive_field import receptive_field_step
+
+    return receptive_field_step(size, jump, start, k, s, p)
+
+
+def _rf_cases() -> list[Case]:
+    return [
+        Case((1, 1, 0.0, 3, 1, 1), description="a 3x3 'same' convolution on the image (-> (3, 1, 0.0))"),
+        Case((5, 1, 0.0, 2, 2, 0), description="VGG's first 2x2 max-pool after two 3x3 convs (-> (6, 2, 0.5))"),
+        Case((6, 2, 0.5, 3, 1, 1), description="a 3x3 'same' conv after that pool (-> (10, 2, 0.5))"),
+        Case((1, 1, 0.0, 11, 4, 0), description="AlexNet conv1, 11x11 stride 4, no padding (-> (11, 4, 5.0))"),
+        Case((11, 4, 5.0, 3, 2, 0), description="AlexNet pool1, 3x3 stride 2 (-> (19, 8, 9.0))"),
+        Case((19, 8, 9.0, 5, 1, 2), description="AlexNet conv2, 5x5 'same' (-> (51, 8, 9.0))"),
+        Case((7, 2, 1.0, 3, 2, 1), description="a 3x3 stride-2 layer padded by 1 (-> (11, 4, 1.0))"),
+    ]
+
+
+def _rf_mistakes() -> list[Mistake]:
+    return [
+        Mistake("k instead of k - 1", "a window of k units adds k - 1 NEW neighbours: size = size_in + "
+                "(k - 1) * jump_in (a 1x1 convolution does not grow the field).",
+                lambda r, j, st, k, s, p: (r + k * j, j * s, st + ((k - 1) / 2 - p) * j)),
+        Mistake("forgot the jump", "neighbouring units of the previous layer are jump_in pixels apart, so "
+                "the field grows by (k - 1) * jump_in, not k - 1.",
+                lambda r, j, st, k, s, p: (r + (k - 1), j * s, st + ((k - 1) / 2 - p) * j)),
+        Mistake("used the new jump", "grow the field with the PREVIOUS layer's jump (jump_in), before "
+                "multiplying it by this layer's stride.",
+                lambda r, j, st, k, s, p: (r + (k - 1) * j * s, j * s, st + ((k - 1) / 2 - p) * j * s)),
+        Mistake("jump not updated", "the jump multiplies by the stride: jump = jump_in * s.",
+                lambda r, j, st, k, s, p: (r + (k - 1) * j, j, st + ((k - 1) / 2 - p) * j)),
+        Mistake("start ignores the padding", "padding moves the first window p units to the left: "
+                "start = start_in + ((k - 1) / 2 - p) * jump_in.",
+                lambda r, j, st, k, s, p: (r + (k - 1) * j, j * s, st + (k - 1) / 2 * j)),
+        Mistake("start without the jump", "the shift of the centre is measured in previous-layer units: "
+                "multiply ((k - 1) / 2 - p) by jump_in.",
+                lambda r, j, st, k, s, p: (r + (k - 1) * j, j * s, st + ((k - 1) / 2 - p))),
+        Mistake("start at the window's edge", "start is the CENTRE of the first field: the window's "
+                "first element is (k - 1) / 2 units before its centre.",
+                lambda r, j, st, k, s, p: (r + (k - 1) * j, j * s, st - p * j)),
+    ]
+
+
+def check_receptive_field_step(receptive_field_step: Callable) -> None:
+    """Check the exercise ``receptive_field_step(size_in, jump_in, start_in, k, s, p)``."""
+    check_function("receptive_field_step", receptive_field_step, _rf_step, _rf_cases(),
+                          _rf_mistakes(), rtol=0, atol=1e-9)

@@ -1,0 +1,125 @@
+"""Checks for the triplet-training exercises (notebook 02: learning an encoder with the triplet loss)."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from utils.checks._framework import Case, Mistake, _tf, check_function
+
+__all__ = ["check_batch_hard_triplet_loss"]
+
+
+# ==============================================================================================
+# batch_hard_triplet_loss(labels, embeddings, margin)
+# ==============================================================================================
+
+def _batch_hard_variant(labels, embeddings, margin=0.2, *, anchor_is_positive=False, negative_reduce="min",
+                        positive_reduce="max", count_all_anchors=False, masked_fill_zero=False,
+                        hinge_after_mean=False, squared=True):
+    """Batch-hard loss with switches that reproduce the classic mistakes (all off = correct)."""
+    tf = _tf()
+    labels = tf.reshape(tf.convert_to_tensor(labels), [-1])
+    embeddings = tf.convert_to_tensor(embeddings, tf.float32)
+    squared_norms = tf.reduce_sum(tf.square(embeddings), axis=1)
+    distances = squared_norms[:, None] - 2.0 * tf.matmul(embeddings, embeddings, transpose_b=True) + squared_norms[None, :]
+    distances = tf.linalg.set_diag(tf.maximum(distances, 0.0), tf.zeros_like(squared_norms))
+    if not squared:
+        distances = tf.sqrt(distances + 1e-12) * tf.cast(distances > 0, tf.float32)
+    same = tf.equal(labels[:, None], labels[None, :])
+    not_self = tf.logical_not(tf.eye(tf.shape(labels)[0], dtype=tf.bool))
+    positive_mask = same if anchor_is_positive else tf.logical_and(same, not_self)
+    negative_mask = tf.logical_not(same)
+    if positive_reduce == "max":
+        hardest_positive = tf.reduce_max(tf.where(positive_mask, distances, 0.0), axis=1)
+    else:
+        hardest_positive = tf.reduce_min(tf.where(positive_mask, distances, tf.reduce_max(distances) + 1.0), axis=1)
+    if negative_reduce == "min":
+        fill = 0.0 if masked_fill_zero else tf.reduce_max(distances) + 1.0
+        hardest_negative = tf.reduce_min(tf.where(negative_mask, distances, fill), axis=1)
+    else:
+        hardest_negative = tf.reduce_max(tf.where(negative_mask, distances, 0.0), axis=1)
+    valid = tf.logical_and(tf.reduce_any(positive_mask, axis=1), tf.reduce_any(negative_mask, axis=1))
+    valid = tf.cast(valid, tf.float32)
+    basic = hardest_positive - hardest_negative + margin
+    if hinge_after_mean:
+        return tf.maximum(tf.reduce_sum(basic * valid) / tf.maximum(tf.reduce_sum(valid), 1.0), 0.0)
+    losses = tf.maximum(basic, 0.0) * valid
+    denominator = tf.cast(tf.shape(labels)[0], tf.float32) if count_all_anchors else tf.maximum(tf.reduce_sum(valid), 1.0)
+    return tf.reduce_sum(losses) / denominator
+
+
+def _batch_hard_cases() -> list[Case]:
+    rng = np.random.default_rng(7)
+    line = np.array([[0.0], [1.0], [1.5], [3.0]], np.float32)
+    pk_batch = rng.normal(size=(12, 8)).astype(np.float32)
+    pk_batch /= np.linalg.norm(pk_batch, axis=1, keepdims=True)
+    with_singletons = (0.6 * rng.normal(size=(9, 4))).astype(np.float32)
+    separated = np.repeat(np.eye(3, dtype=np.float32), 2, axis=0)
+    return [
+        Case((np.array([0, 0, 1, 1]), line), {"margin": 1.0},
+             "4 points on a line, labels [0, 0, 1, 1], margin 1"),
+        Case((np.repeat(np.arange(4), 3), pk_batch), {"margin": 0.2},
+             "a PK batch (P=4 identities x K=3) of unit vectors, margin 0.2"),
+        Case((np.array([0, 0, 0, 1, 1, 2, 3, 4, 4]), with_singletons), {"margin": 0.5},
+             "a batch where identities 2 and 3 have a single image (anchors without a positive)"),
+        Case((np.repeat(np.arange(3), 2), separated), {"margin": 0.5},
+             "well separated identities (every triplet easy: the loss is 0)"),
+        Case((np.array([5, 5, 9, 9, 9, 7]), (0.3 * rng.normal(size=(6, 3))).astype(np.float32)), {},
+             "labels that are not 0..P-1, the default margin"),
+    ]
+
+
+def _batch_hard_mistakes() -> list[Mistake]:
+    def variant(**switches):
+        return lambda labels, embeddings, margin=0.2: _batch_hard_variant(labels, embeddings, margin, **switches)
+
+    return [
+        Mistake("easiest negative instead of the hardest",
+                "the HARDEST negative is the CLOSEST one: take the MIN of the distances over negatives "
+                "(with non-negatives masked out by a large value), not the max.",
+                variant(negative_reduce="max")),
+        Mistake("easiest positive instead of the hardest",
+                "the HARDEST positive is the FARTHEST one: take the MAX of the distances over positives, "
+                "not the min.", variant(positive_reduce="min")),
+        Mistake("anchor counted as its own positive",
+                "an anchor is not its own positive: the positive mask is `same label AND not the diagonal` "
+                "(tf.logical_not(tf.eye(m, dtype=tf.bool))). With the diagonal in, anchors with no other "
+                "image of their identity are wrongly scored (their positive distance is 0).",
+                variant(anchor_is_positive=True)),
+        Mistake("mean over every anchor",
+                "average only over the anchors that have at least one positive (and one negative): divide "
+                "by the number of such anchors, not by the batch size.", variant(count_all_anchors=True)),
+        Mistake("masked entries entered the min as 0",
+                "before taking the min over negatives, replace the distances of non-negatives by a LARGE "
+                "value (e.g. tf.reduce_max(distances) + 1), not 0: otherwise the min picks the anchor "
+                "itself or a positive, at distance 0.", variant(masked_fill_zero=True)),
+        Mistake("hinge applied after the mean",
+                "apply max(., 0) to EACH anchor's d(a, p) - d(a, n) + margin, then average; "
+                "max(mean(...), 0) lets easy anchors cancel hard ones.", variant(hinge_after_mean=True)),
+        Mistake("distances not squared",
+                "use SQUARED Euclidean distances (utils.losses.pairwise_squared_distances), as in the "
+                "triplet loss ||f(A) - f(P)||^2 - ||f(A) - f(N)||^2 + margin.", variant(squared=False)),
+    ]
+
+
+def check_batch_hard_triplet_loss(batch_hard_triplet_loss) -> bool:
+    """Check the exercise ``batch_hard_triplet_loss(labels, embeddings, margin)``.
+
+    The reference is :func:`utils.losses.batch_hard_triplet_loss`: per anchor, the farthest
+    positive and the closest negative of the batch, ``max(d(a, p) - d(a, n) + margin, 0)``,
+    averaged over the anchors that have a positive and a negative.
+
+    Args:
+        batch_hard_triplet_loss: the learner's function.
+
+    Returns:
+        True when every case passes (and prints "All tests passed.").
+
+    Raises:
+        CheckFailed: a wrong result (prints what was expected, what came back, and a hint).
+        ExerciseNotImplemented: the function still raises ``NotImplementedError``.
+    """
+    from utils import losses
+
+    return check_function("batch_hard_triplet_loss", batch_hard_triplet_loss, losses.batch_hard_triplet_loss,
+                          _batch_hard_cases(), _batch_hard_mistakes())

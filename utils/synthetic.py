@@ -193,7 +193,7 @@ def _smooth_noise(rng: np.random.Generator, size: int, sigma: float) -> np.ndarr
     return field / (field.std() + 1e-8)
 
 
-def ct_volume(rng: np.random.Generator, n_blobs: int = 0, size: int = 32, blob_contrast: float = 0.6,
+def ct_volume(rng: np.random.Generator, n_blobs: int = 0, size: int = 32, blob_contrast: float = 0.8,
               noise: float = 0.12, return_centers: bool = False):
     """Draw one CT-like volume with ``n_blobs`` small bright blobs inside the body.
 
@@ -253,7 +253,7 @@ def ct_volume(rng: np.random.Generator, n_blobs: int = 0, size: int = 32, blob_c
 
 
 def make_volume_dataset(n_samples: int, size: int = 32, max_blobs: int = 1, seed: int = 0,
-                        blob_contrast: float = 0.6, noise: float = 0.12) -> SyntheticDataset:
+                        blob_contrast: float = 0.8, noise: float = 0.12) -> SyntheticDataset:
     """Generate CT-like volumes labelled with their number of blobs (0 .. ``max_blobs``).
 
     Args:

@@ -164,17 +164,17 @@ def _quiet_learner(exercise: str, function: Callable) -> Callable:
     from utils.checks._framework import CheckFailed
 
     def run(*args, **kwargs):
-        with contextlib.redirect_stdout(io.StringIO()):
-            try:
+        try:
+            with contextlib.redirect_stdout(io.StringIO()):
                 result = function(*args, **kwargs)
-            except ValueError as error:
-                if "truth value of an array" not in str(error):
-                    raise
-                message = (f"Exercise `{exercise}`: an array was compared with the threshold.\n  Likely "
-                           f"mistake (the vector instead of the norm): `dist` must be ONE number, the L2 "
-                           f"norm of the difference: np.linalg.norm(encoding - database[name]).")
-                print(message)
-                raise CheckFailed(message) from None
+        except ValueError as error:
+            if "truth value of an array" not in str(error):
+                raise
+            message = (f"Exercise `{exercise}`: an array was compared with the threshold.\n  Likely "
+                       f"mistake (the vector instead of the norm): `dist` must be ONE number, the L2 "
+                       f"norm of the difference: np.linalg.norm(encoding - database[name]).")
+            print(message)
+            raise CheckFailed(message) from None
         if isinstance(result, (tuple, list)):
             return tuple(_plain(item) for item in result)
         return result
@@ -294,8 +294,8 @@ def _who_is_it_mistakes() -> list[Mistake]:
     def keeps_last(image_path, database, model):
         return decide(*all_distances(image_path, database, model)[-1])
 
-    def keeps_first(image_path, database, model):
-        return decide(*all_distances(image_path, database, model)[0])
+    def never_updated(image_path, database, model):  # `if dist > min_dist` from 100, or min_dist not updated
+        return 100, NOT_RECOGNIZED
 
     def keeps_maximum(image_path, database, model):
         return decide(*max(all_distances(image_path, database, model)))
@@ -328,9 +328,8 @@ def _who_is_it_mistakes() -> list[Mistake]:
     return [
         Mistake("keeps the last distance", "update BOTH min_dist and identity only when dist < min_dist; "
                 "your loop ends with the last person of the database, not the closest.", keeps_last),
-        Mistake("keeps the first distance", "start from min_dist = 100 (a large number) and replace it "
-                "whenever a SMALLER distance comes along; your loop never replaces the first person.",
-                keeps_first),
+        Mistake("min_dist never updated", "min_dist is still its starting value 100: inside the loop, "
+                "`if dist < min_dist:` then set BOTH min_dist = dist and identity = name.", never_updated),
         Mistake("comparison in the loop reversed", "keep the SMALLEST distance: `if dist < min_dist:`; "
                 "your loop keeps the largest.", keeps_maximum),
         Mistake("threshold comparison reversed", f"the person is recognized when min_dist < 0.6; "

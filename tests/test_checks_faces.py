@@ -1,0 +1,378 @@
+"""Tests for the face checks of notebooks 01 and 03 (utils.checks.faces).
+
+The course solutions pass; each classic mistake, written here on purpose the way a learner might
+write it, makes the check print that mistake's hint and raise ``CheckFailed``; a stub that still
+raises ``NotImplementedError`` gives ``ExerciseNotImplemented``.
+
+``verify`` / ``who_is_it`` use the real converted dlib encoder and the course images (skipped when
+the encoder asset is missing). The learner functions below encode through a small cache, so each
+image is detected and encoded once per test session. The notebook-03 checks need no weights.
+"""
+
+import keras
+import numpy as np
+import pytest
+
+from utils import assets, checks
+from utils.checks._framework import CheckFailed, ExerciseNotImplemented
+
+ENCODER = assets.find("dlib_face_resnet_keras")
+needs_encoder = pytest.mark.skipif(ENCODER is None, reason="asset dlib_face_resnet_keras not found "
+                                   "(run `make setup` / `python -m utils.prepare`)")
+THRESHOLD = 0.6
+NOT_RECOGNIZED = "not recognized"
+
+
+def _assert_hint(capsys, check, function, *args, hint):
+    with pytest.raises(CheckFailed) as failure:
+        check(function, *args)
+    assert not isinstance(failure.value, ExerciseNotImplemented)
+    printed = capsys.readouterr().out
+    assert hint in printed, printed
+    assert "All tests passed." not in printed
+
+
+# ---------------------------------------------------------------------------- notebook 01 setup
+_encodings = {}
+
+
+def encode(image_path, model):
+    """img_to_encoding with a cache (the learner functions below call this)."""
+    key = str(image_path)
+    if key not in _encodings:
+        from utils import faces
+
+        _encodings[key] = faces.img_to_encoding(image_path, model)
+    return _encodings[key]
+
+
+@pytest.fixture(scope="module")
+def course():
+    """(model, database) with four course people, built the course's way."""
+    from utils import face_encoder
+
+    model = face_encoder.load_encoder()
+    folder = assets.resolve("faces_demo") / "course"
+    database = {name: encode(folder / f"{name}.jpg", model) for name in ("younes", "bertrand", "benoit", "kian")}
+    return model, database
+
+
+# ---- verify ------------------------------------------------------------------------------------
+
+def verify_solution(image_path, identity, database, model):
+    encoding = encode(image_path, model)
+    dist = np.linalg.norm(encoding - database[identity])
+    if dist < THRESHOLD:
+        print("It's " + str(identity) + ", welcome in!")
+        door_open = True
+    else:
+        print("It's not " + str(identity) + ", please go away")
+        door_open = False
+    return dist, door_open
+
+
+def verify_reversed(image_path, identity, database, model):
+    dist = np.linalg.norm(encode(image_path, model) - database[identity])
+    return dist, dist > THRESHOLD
+
+
+def verify_squared(image_path, identity, database, model):
+    dist = np.sum(np.square(encode(image_path, model) - database[identity]))
+    return dist, dist < THRESHOLD
+
+
+def verify_squared_returned(image_path, identity, database, model):
+    difference = encode(image_path, model) - database[identity]
+    return np.sum(difference ** 2), np.linalg.norm(difference) < THRESHOLD
+
+
+def verify_vector_returned(image_path, identity, database, model):
+    dist = encode(image_path, model) - database[identity]
+    return dist, bool(np.linalg.norm(dist) < THRESHOLD)
+
+
+def verify_vector_compared(image_path, identity, database, model):
+    dist = encode(image_path, model) - database[identity]
+    if dist < THRESHOLD:  # a (1, 128) array: NumPy refuses
+        return dist, True
+    return dist, False
+
+
+def verify_facenet_threshold(image_path, identity, database, model):
+    dist = np.linalg.norm(encode(image_path, model) - database[identity])
+    return dist, dist < 0.7
+
+
+def verify_nearest(image_path, identity, database, model):
+    encoding = encode(image_path, model)
+    dist = min(np.linalg.norm(encoding - stored) for stored in database.values())
+    return dist, dist < THRESHOLD
+
+
+def verify_stub(image_path, identity, database, model):
+    raise NotImplementedError("Exercise `verify`: replace this line with your code.")
+
+
+@pytest.mark.slow
+@needs_encoder
+def test_verify_solution_passes(capsys, course):
+    model, database = course
+    assert checks.check_verify(verify_solution, database, model)
+    printed = capsys.readouterr().out
+    assert printed.strip() == "All tests passed."  # the learner's own prints are silenced
+
+
+@pytest.mark.slow
+@needs_encoder
+@pytest.mark.parametrize("wrong, hint", [
+    (verify_reversed, "threshold comparison reversed"),
+    (verify_squared, "squared distance"),
+    (verify_squared_returned, "squared distance returned"),
+    (verify_vector_returned, "the vector instead of the norm"),
+    (verify_vector_compared, "the vector instead of the norm"),
+    (verify_facenet_threshold, "the course's FaceNet threshold"),
+    (verify_nearest, "compared with the wrong identity"),
+])
+def test_verify_mistakes_get_their_hint(capsys, course, wrong, hint):
+    model, database = course
+    _assert_hint(capsys, checks.check_verify, wrong, database, model, hint=f"({hint})")
+
+
+@pytest.mark.slow
+@needs_encoder
+def test_verify_stub_is_not_implemented(course):
+    model, database = course
+    with pytest.raises(ExerciseNotImplemented):
+        checks.check_verify(verify_stub, database, model)
+
+
+@needs_encoder
+def test_verify_check_needs_the_course_database(capsys):
+    with pytest.raises(CheckFailed):
+        checks.check_verify(verify_solution, {"somebody": np.zeros((1, 128))}, None)
+    assert "younes" in capsys.readouterr().out
+
+
+# ---- who_is_it ---------------------------------------------------------------------------------
+
+def who_is_it_solution(image_path, database, model):
+    encoding = encode(image_path, model)
+    min_dist = 100
+    identity = None
+    for name, db_enc in database.items():
+        dist = np.linalg.norm(encoding - db_enc)
+        if dist < min_dist:
+            min_dist = dist
+            identity = name
+    if min_dist >= THRESHOLD:
+        print("Not in the database.")
+        identity = NOT_RECOGNIZED
+    else:
+        print("it's " + str(identity) + ", the distance is " + str(min_dist))
+    return min_dist, identity
+
+
+def _who_is_it_variant(image_path, database, model, comparison=lambda dist, best: dist < best, start=100,
+                       update_distance=True, square=False, reject=lambda dist: dist >= THRESHOLD,
+                       rejection=NOT_RECOGNIZED):
+    encoding = encode(image_path, model)
+    min_dist, identity = start, None
+    for name, db_enc in database.items():
+        dist = np.sum((encoding - db_enc) ** 2) if square else np.linalg.norm(encoding - db_enc)
+        if comparison(dist, min_dist):
+            if update_distance:
+                min_dist = dist
+            identity = name
+    if reject(min_dist):
+        identity = rejection
+    return min_dist, identity
+
+
+def who_keeps_last(image_path, database, model):
+    encoding = encode(image_path, model)
+    for name, db_enc in database.items():
+        min_dist = np.linalg.norm(encoding - db_enc)
+        identity = name
+    return min_dist, identity if min_dist < THRESHOLD else NOT_RECOGNIZED
+
+
+def who_never_updates(image_path, database, model):
+    return _who_is_it_variant(image_path, database, model, update_distance=False)
+
+
+def who_reversed_from_100(image_path, database, model):
+    return _who_is_it_variant(image_path, database, model, comparison=lambda dist, best: dist > best)
+
+
+def who_keeps_maximum(image_path, database, model):
+    return _who_is_it_variant(image_path, database, model, comparison=lambda dist, best: dist > best, start=0)
+
+
+def who_threshold_reversed(image_path, database, model):
+    return _who_is_it_variant(image_path, database, model, reject=lambda dist: dist < THRESHOLD)
+
+
+def who_squared(image_path, database, model):
+    return _who_is_it_variant(image_path, database, model, square=True)
+
+
+def who_never_rejects(image_path, database, model):  # the original course's version
+    return _who_is_it_variant(image_path, database, model, reject=lambda dist: False)
+
+
+def who_returns_message(image_path, database, model):
+    return _who_is_it_variant(image_path, database, model, rejection="Not in the database.")
+
+
+def who_returns_none(image_path, database, model):
+    return _who_is_it_variant(image_path, database, model, rejection=None)
+
+
+def who_facenet_threshold(image_path, database, model):
+    return _who_is_it_variant(image_path, database, model, reject=lambda dist: dist >= 0.7)
+
+
+def who_is_it_stub(image_path, database, model):
+    raise NotImplementedError("Exercise `who_is_it`: replace this line with your code.")
+
+
+@pytest.mark.slow
+@needs_encoder
+def test_who_is_it_solution_passes(capsys, course):
+    model, database = course
+    assert checks.check_who_is_it(who_is_it_solution, database, model)
+    assert capsys.readouterr().out.strip() == "All tests passed."
+
+
+@pytest.mark.slow
+@needs_encoder
+@pytest.mark.parametrize("wrong, hint", [
+    (who_keeps_last, "keeps the last distance"),
+    (who_never_updates, "min_dist never updated"),
+    (who_reversed_from_100, "min_dist never updated"),
+    (who_keeps_maximum, "comparison in the loop reversed"),
+    (who_threshold_reversed, "threshold comparison reversed"),
+    (who_squared, "squared distance"),
+    (who_never_rejects, "no rejection"),
+    (who_returns_message, "the course's message instead of the identity"),
+    (who_returns_none, "None instead of the identity"),
+    (who_facenet_threshold, "the course's FaceNet threshold"),
+])
+def test_who_is_it_mistakes_get_their_hint(capsys, course, wrong, hint):
+    model, database = course
+    _assert_hint(capsys, checks.check_who_is_it, wrong, database, model, hint=f"({hint})")
+
+
+@pytest.mark.slow
+@needs_encoder
+def test_who_is_it_stub_is_not_implemented(course):
+    model, database = course
+    with pytest.raises(ExerciseNotImplemented):
+        checks.check_who_is_it(who_is_it_stub, database, model)
+
+
+# ---------------------------------------------------------------------------- notebook 03
+
+def chi_square_solution(encodings_a, encodings_b, epsilon=1e-6):
+    return keras.ops.square(encodings_a - encodings_b) / (keras.ops.abs(encodings_a) + keras.ops.abs(encodings_b)
+                                                          + epsilon)
+
+
+def chi_square_numpy_solution(encodings_a, encodings_b, epsilon=1e-6):
+    return (encodings_a - encodings_b) ** 2 / (np.abs(encodings_a) + np.abs(encodings_b) + epsilon)
+
+
+def chi_square_signed(encodings_a, encodings_b, epsilon=1e-6):
+    return keras.ops.square(encodings_a - encodings_b) / (encodings_a + encodings_b + epsilon)
+
+
+def chi_square_abs_of_sum(encodings_a, encodings_b, epsilon=1e-6):
+    return keras.ops.square(encodings_a - encodings_b) / (keras.ops.abs(encodings_a + encodings_b) + epsilon)
+
+
+def chi_square_no_epsilon(encodings_a, encodings_b, epsilon=1e-6):
+    return keras.ops.square(encodings_a - encodings_b) / (keras.ops.abs(encodings_a) + keras.ops.abs(encodings_b))
+
+
+def chi_square_not_squared(encodings_a, encodings_b, epsilon=1e-6):
+    return keras.ops.abs(encodings_a - encodings_b) / (keras.ops.abs(encodings_a) + keras.ops.abs(encodings_b)
+                                                       + epsilon)
+
+
+def chi_square_summed(encodings_a, encodings_b, epsilon=1e-6):
+    return keras.ops.sum(chi_square_solution(encodings_a, encodings_b, epsilon), axis=-1)
+
+
+def chi_square_stub(encodings_a, encodings_b, epsilon=1e-6):
+    raise NotImplementedError("Exercise `chi_square_features`: replace this line with your code.")
+
+
+def test_chi_square_solutions_pass(capsys):
+    assert checks.check_chi_square_features(chi_square_solution)
+    assert checks.check_chi_square_features(chi_square_numpy_solution)
+    assert capsys.readouterr().out.count("All tests passed.") == 2
+
+
+@pytest.mark.parametrize("wrong, hint", [
+    (chi_square_signed, "signed denominator"),
+    (chi_square_abs_of_sum, "abs of the sum"),
+    (chi_square_no_epsilon, "forgot epsilon"),
+    (chi_square_not_squared, "numerator not squared"),
+    (chi_square_summed, "summed over the features"),
+])
+def test_chi_square_mistakes_get_their_hint(capsys, wrong, hint):
+    _assert_hint(capsys, checks.check_chi_square_features, wrong, hint=f"({hint})")
+
+
+def test_chi_square_stub_is_not_implemented():
+    with pytest.raises(ExerciseNotImplemented):
+        checks.check_chi_square_features(chi_square_stub)
+
+
+def _head(features, activation="sigmoid", hidden=None):
+    def build(dimension=128):
+        encoding_a = keras.Input(shape=(dimension,))
+        encoding_b = keras.Input(shape=(dimension,))
+        values = features(encoding_a, encoding_b)
+        if hidden:
+            values = keras.layers.Dense(hidden, activation="relu")(values)
+        output = keras.layers.Dense(1, activation=activation)(values)
+        return keras.Model([encoding_a, encoding_b], output)
+
+    return build
+
+
+head_solution = _head(lambda a, b: keras.ops.abs(a - b))
+
+
+def head_with_lambda_layer(dimension=128):
+    encoding_a = keras.Input(shape=(dimension,))
+    encoding_b = keras.Input(shape=(dimension,))
+    features = keras.layers.Lambda(lambda tensors: keras.ops.abs(tensors[0] - tensors[1]))([encoding_a, encoding_b])
+    return keras.Model([encoding_a, encoding_b], keras.layers.Dense(1, activation="sigmoid")(features))
+
+
+def head_stub(dimension=128):
+    raise NotImplementedError("Exercise `build_siamese_head`: replace this line with your code.")
+
+
+def test_siamese_head_solutions_pass(capsys):
+    assert checks.check_build_siamese_head(head_solution)
+    assert checks.check_build_siamese_head(head_with_lambda_layer)
+    assert capsys.readouterr().out.count("All tests passed.") == 2
+
+
+@pytest.mark.parametrize("wrong, hint", [
+    (_head(lambda a, b: keras.ops.abs(a - b), activation=None), "(no sigmoid)"),
+    (_head(lambda a, b: a - b), "(signed difference)"),
+    (_head(lambda a, b: keras.ops.square(a - b)), "(squared difference)"),
+    (_head(lambda a, b: a), "(one encoding only)"),
+    (_head(lambda a, b: keras.ops.abs(a - b), hidden=4), "expected exactly one Dense(1) layer"),
+])
+def test_siamese_head_mistakes_get_their_hint(capsys, wrong, hint):
+    _assert_hint(capsys, checks.check_build_siamese_head, wrong, hint=hint)
+
+
+def test_siamese_head_stub_is_not_implemented():
+    with pytest.raises(ExerciseNotImplemented):
+        checks.check_build_siamese_head(head_stub)

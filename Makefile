@@ -31,10 +31,10 @@ students:
 	$(PY) -m utils.student notebooks --out notebooks/student
 
 benchmarks:
-	$(PY) benchmarks/encoder_speed.py
-	$(PY) benchmarks/identify_speed.py
-	$(PY) benchmarks/lfw_eval.py
-	$(PY) benchmarks/nst_speed.py
+	$(PY) -m benchmarks.encoder_speed
+	$(PY) -m benchmarks.identify_speed
+	$(PY) -m benchmarks.lfw_eval
+	$(PY) -m benchmarks.nst_speed
 
 clean:
 	rm -rf outputs notebooks/student .pytest_cache

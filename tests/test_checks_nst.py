@@ -1,0 +1,267 @@
+"""Tests for utils.checks.nst: the course solutions pass, each classic mistake gets its own hint.
+
+Every wrong implementation below is written here, on purpose, the way a learner might write it.
+The ``train_step`` tests run without VGG19 weights: they build a tiny two-layer convolutional
+"network" from seeded random kernels, which is all the check needs (it compares the learner's
+step with the reference costs computed on the same outputs).
+"""
+
+import numpy as np
+import pytest
+import tensorflow as tf
+import keras
+
+from utils import checks
+
+# ---- course-style solutions ------------------------------------------------------------------
+
+
+def content_cost_solution(content_output, generated_output):
+    a_C, a_G = content_output[-1], generated_output[-1]
+    _, n_H, n_W, n_C = a_G.get_shape().as_list()
+    return tf.reduce_sum(tf.square(a_C - a_G)) / (4.0 * n_H * n_W * n_C)
+
+
+def gram_solution(A):
+    return tf.matmul(A, tf.transpose(A))
+
+
+def layer_style_solution(a_S, a_G):
+    _, n_H, n_W, n_C = a_G.get_shape().as_list()
+    a_S = tf.transpose(tf.reshape(a_S, [-1, n_C]))
+    a_G = tf.transpose(tf.reshape(a_G, [-1, n_C]))
+    difference = gram_solution(a_S) - gram_solution(a_G)
+    return tf.reduce_sum(tf.square(difference)) / (4.0 * n_C ** 2 * (n_H * n_W) ** 2)
+
+
+def style_solution(style_image_output, generated_image_output, STYLE_LAYERS):
+    J_style = 0.0
+    for (_, weight), a_S, a_G in zip(STYLE_LAYERS, style_image_output[:-1], generated_image_output[:-1]):
+        J_style += weight * layer_style_solution(a_S, a_G)
+    return J_style
+
+
+def total_solution(J_content, J_style, alpha=10, beta=40):
+    return alpha * J_content + beta * J_style
+
+
+def test_course_solutions_pass(capsys):
+    checks.check_compute_content_cost(content_cost_solution)
+    checks.check_gram_matrix(gram_solution)
+    checks.check_compute_layer_style_cost(layer_style_solution)
+    checks.check_compute_style_cost(style_solution)
+    checks.check_compute_style_cost(style_solution, [("block1_conv1", 0.7), ("block3_conv1", 0.3)])
+    checks.check_total_cost(total_solution)
+    assert capsys.readouterr().out.count("All tests passed.") == 6
+
+
+def test_content_cost_unrolling_does_not_matter(capsys):
+    """The course unrolls a_C and a_G before the sum; any unrolling gives the same sum of squares."""
+    def unrolled_channels_first(content_output, generated_output):
+        a_C, a_G = content_output[-1], generated_output[-1]
+        _, n_H, n_W, n_C = a_G.get_shape().as_list()
+        a_C = tf.reshape(a_C, [n_C, n_H * n_W])   # "wrong" unrolling: mixes positions and channels
+        a_G = tf.reshape(a_G, [n_C, n_H * n_W])
+        return tf.reduce_sum(tf.square(a_C - a_G)) / (4.0 * n_H * n_W * n_C)
+
+    assert checks.check_compute_content_cost(unrolled_channels_first)
+    assert "All tests passed." in capsys.readouterr().out
+
+
+# ---- classic mistakes ------------------------------------------------------------------------
+
+def _content_no_normalisation(content_output, generated_output):
+    return tf.reduce_sum(tf.square(content_output[-1] - generated_output[-1]))
+
+
+def _content_no_four(content_output, generated_output):
+    _, n_H, n_W, n_C = generated_output[-1].get_shape().as_list()
+    return tf.reduce_sum(tf.square(content_output[-1] - generated_output[-1])) / (n_H * n_W * n_C)
+
+
+def _content_not_squared(content_output, generated_output):
+    _, n_H, n_W, n_C = generated_output[-1].get_shape().as_list()
+    return tf.reduce_sum(content_output[-1] - generated_output[-1]) / (4.0 * n_H * n_W * n_C)
+
+
+def _content_first_layer(content_output, generated_output):
+    return content_cost_solution(content_output[:1], generated_output[:1])
+
+
+def _layer_style_direct_reshape(a_S, a_G):
+    _, n_H, n_W, n_C = a_G.get_shape().as_list()
+    difference = gram_solution(tf.reshape(a_S, [n_C, n_H * n_W])) - gram_solution(tf.reshape(a_G, [n_C, n_H * n_W]))
+    return tf.reduce_sum(tf.square(difference)) / (4.0 * n_C ** 2 * (n_H * n_W) ** 2)
+
+
+def _layer_style_denominator(denominator):
+    def wrong(a_S, a_G):
+        _, n_H, n_W, n_C = a_G.get_shape().as_list()
+        a_S = tf.transpose(tf.reshape(a_S, [-1, n_C]))
+        a_G = tf.transpose(tf.reshape(a_G, [-1, n_C]))
+        return tf.reduce_sum(tf.square(gram_solution(a_S) - gram_solution(a_G))) / denominator(n_H, n_W, n_C)
+    return wrong
+
+
+def _style_unweighted(style_image_output, generated_image_output, STYLE_LAYERS):
+    return sum(layer_style_solution(a_S, a_G)
+               for a_S, a_G in zip(style_image_output[:-1], generated_image_output[:-1]))
+
+
+def _style_skips_first_layer(style_image_output, generated_image_output, STYLE_LAYERS):
+    J_style = 0.0
+    for (_, weight), a_S, a_G in zip(STYLE_LAYERS, style_image_output[1:], generated_image_output[1:]):
+        J_style += weight * layer_style_solution(a_S, a_G)
+    return J_style
+
+
+@pytest.mark.parametrize("check, wrong, hint", [
+    (checks.check_compute_content_cost, _content_no_normalisation, "no normalisation"),
+    (checks.check_compute_content_cost, _content_no_four, "missing factor 4"),
+    (checks.check_compute_content_cost, _content_not_squared, "not squared"),
+    (checks.check_compute_content_cost, _content_first_layer, "wrong layer"),
+    (checks.check_gram_matrix, lambda A: tf.matmul(tf.transpose(A), A), "Aᵀ A instead of A Aᵀ"),
+    (checks.check_gram_matrix, lambda A: A * A, "element-wise product"),
+    (checks.check_compute_layer_style_cost, _layer_style_direct_reshape, "unrolling"),
+    (checks.check_compute_layer_style_cost, _layer_style_denominator(lambda h, w, c: 4.0 * c * h * w),
+     "square both n_C and n_H*n_W"),
+    (checks.check_compute_layer_style_cost, _layer_style_denominator(lambda h, w, c: c ** 2 * (h * w) ** 2),
+     "you left out the 4"),
+    (checks.check_compute_layer_style_cost, _layer_style_denominator(lambda h, w, c: 4.0 * c ** 2 * h * w),
+     "square n_H*n_W too"),
+    (checks.check_compute_style_cost, _style_unweighted, "weights ignored"),
+    (checks.check_compute_style_cost, _style_skips_first_layer, "wrong slice"),
+    (checks.check_total_cost, lambda J_content, J_style, alpha=10, beta=40: beta * J_content + alpha * J_style,
+     "alpha and beta swapped"),
+    (checks.check_total_cost, lambda J_content, J_style, alpha=10, beta=40: 10 * J_content + 40 * J_style,
+     "hard-coded weights"),
+])
+def test_cost_mistakes_get_their_hint(check, wrong, hint, capsys):
+    with pytest.raises(checks.CheckFailed) as error:
+        check(wrong)
+    assert hint in str(error.value) and "expected" in str(error.value)
+    assert hint in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("check", [checks.check_compute_content_cost, checks.check_gram_matrix,
+                                   checks.check_compute_layer_style_cost, checks.check_compute_style_cost,
+                                   checks.check_total_cost])
+def test_cost_stubs_are_reported_as_not_implemented(check):
+    def stub(*args, **kwargs):
+        raise NotImplementedError("Exercise: replace this line with your code.")
+
+    with pytest.raises(checks.ExerciseNotImplemented, match="is not implemented yet"):
+        check(stub)
+
+
+# ---- train_step ------------------------------------------------------------------------------
+
+STYLE_LAYERS = [("conv_a", 0.6), ("conv_b", 0.4)]
+ALPHA, BETA = 10.0, 40.0
+
+
+class TinyNetwork:
+    """Two 3x3 ReLU convolutions with seeded random kernels; outputs [conv_a, conv_b, content=conv_b]."""
+
+    def __init__(self):
+        rng = np.random.default_rng(0)
+        self.kernel_a = tf.constant(rng.normal(0, 0.5, (3, 3, 3, 4)).astype(np.float32))
+        self.kernel_b = tf.constant(rng.normal(0, 0.5, (3, 3, 4, 5)).astype(np.float32))
+
+    def __call__(self, image):
+        conv_a = tf.nn.relu(tf.nn.conv2d(image, self.kernel_a, 1, "SAME"))
+        conv_b = tf.nn.relu(tf.nn.conv2d(conv_a, self.kernel_b, 1, "SAME"))
+        return [conv_a, conv_b, conv_b]
+
+
+@pytest.fixture(scope="module")
+def setting():
+    rng = np.random.default_rng(1)
+    network = TinyNetwork()
+    content = rng.uniform(0, 1, (1, 8, 8, 3)).astype(np.float32)
+    style = rng.uniform(0, 1, (1, 8, 8, 3)).astype(np.float32)
+    return network, network(tf.constant(content)), network(tf.constant(style)), content
+
+
+def make_train_step(setting, mistake=None):
+    """A course-style train_step with its own Adam and image; ``mistake`` names a deliberate bug."""
+    vgg_model_outputs, a_C, a_S, content = setting
+    generated_image = tf.Variable(np.clip(content + 0.1, 0.0, 1.0))
+    optimizer = keras.optimizers.Adam(learning_rate=0.05)
+    alpha, beta = (BETA, ALPHA) if mistake == "swapped" else (ALPHA, BETA)
+    style_source = a_C if mistake == "content as style" else a_S
+
+    @tf.function
+    def train_step(generated_image):
+        with tf.GradientTape() as tape:
+            a_G = vgg_model_outputs(generated_image)
+            J_style = style_solution(style_source, a_G, STYLE_LAYERS)
+            J_content = content_cost_solution(a_C, a_G)
+            J = total_solution(J_content, J_style, alpha=alpha, beta=beta)
+        grad = tape.gradient(J, generated_image)
+        if mistake == "ascent":
+            grad = -grad
+        if mistake != "no update":
+            optimizer.apply_gradients([(grad, generated_image)])
+        if mistake != "no clip":
+            generated_image.assign(tf.clip_by_value(generated_image, 0.0, 1.0))
+        if mistake == "after update":
+            a_G = vgg_model_outputs(generated_image)
+            J = total_solution(content_cost_solution(a_C, a_G), style_solution(a_S, a_G, STYLE_LAYERS),
+                               alpha=alpha, beta=beta)
+        return J
+
+    return train_step, generated_image, optimizer
+
+
+def _check(setting, train_step, generated_image, optimizer=None):
+    vgg_model_outputs, a_C, a_S, _ = setting
+    return checks.check_train_step(train_step, generated_image, vgg_model_outputs, a_C, a_S, STYLE_LAYERS,
+                                   alpha=ALPHA, beta=BETA, optimizer=optimizer)
+
+
+def test_train_step_solution_passes_and_state_is_restored(setting, capsys):
+    train_step, generated_image, optimizer = make_train_step(setting)
+    before = generated_image.numpy()
+    assert _check(setting, train_step, generated_image, optimizer)
+    assert "All tests passed." in capsys.readouterr().out
+    np.testing.assert_array_equal(generated_image.numpy(), before)
+    assert int(optimizer.iterations.numpy()) == 0
+    assert float(optimizer.learning_rate.numpy()) == pytest.approx(0.05)
+    moments = [variable for variable in optimizer.variables if variable.path.endswith(("momentum", "velocity"))]
+    assert moments and all(not np.any(variable.numpy()) for variable in moments)
+
+
+@pytest.mark.parametrize("mistake, hint", [
+    ("no clip", "no clipping"),
+    ("ascent", "gradient ascent"),
+    ("no update", "no update"),
+    ("swapped", "alpha and beta swapped"),
+    ("content as style", "style of the content image"),
+    ("after update", "J after the update"),
+])
+def test_train_step_mistakes_get_their_hint(setting, mistake, hint, capsys):
+    train_step, generated_image, _ = make_train_step(setting, mistake)
+    before = generated_image.numpy()
+    with pytest.raises(checks.CheckFailed) as error:
+        _check(setting, train_step, generated_image)
+    assert hint in str(error.value)
+    assert hint in capsys.readouterr().out
+    np.testing.assert_array_equal(generated_image.numpy(), before)
+
+
+def test_train_step_stub_is_reported_as_not_implemented(setting):
+    @tf.function
+    def train_step(generated_image):
+        # YOUR CODE HERE
+        raise NotImplementedError("Exercise `train_step`: replace this line with your code.")
+
+    generated_image = tf.Variable(setting[3])
+    with pytest.raises(checks.ExerciseNotImplemented, match="is not implemented yet"):
+        _check(setting, train_step, generated_image)
+
+
+def test_train_step_needs_the_variable(setting):
+    train_step, generated_image, _ = make_train_step(setting)
+    with pytest.raises(checks.CheckFailed, match="tf.Variable"):
+        _check(setting, train_step, tf.constant(generated_image.numpy()))

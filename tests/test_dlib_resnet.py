@@ -22,17 +22,6 @@ FIXTURE = Path(__file__).parent / "fixtures" / "dlib_parity.npz"
 
 
 @pytest.fixture(scope="module")
-def parity():
-    return np.load(FIXTURE)
-
-
-@pytest.fixture(scope="module")
-def converted_path():
-    """The converted model of ``make setup``; converted here when it is missing."""
-    return assets.find("dlib_face_resnet_keras") or dlib_resnet.convert()
-
-
-@pytest.fixture(scope="module")
 def parsed_net():
     return dlib_resnet.parse_dat()
 

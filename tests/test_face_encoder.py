@@ -7,28 +7,14 @@ two pairs show the same person: Andre_Agassi 0001/0002 and younes / camera_0).
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 import pytest
 
 from utils import assets, face_encoder
 
-FIXTURE = Path(__file__).parent / "fixtures" / "dlib_parity.npz"
-
-
 @pytest.fixture(scope="module")
-def parity():
-    return np.load(FIXTURE)
-
-
-@pytest.fixture(scope="module")
-def model():
-    """The real converted encoder (converted here if ``make setup`` has not run)."""
-    if assets.find("dlib_face_resnet_keras") is None:
-        from utils import dlib_resnet
-
-        dlib_resnet.convert()
+def model(converted_path):
+    """The real converted encoder (converted by the ``converted_path`` fixture if needed)."""
     return face_encoder.load_encoder()
 
 

@@ -14,7 +14,10 @@ __all__ = ["check_conv_output_size", "check_conv_param_count", "check_receptive_
 # ----------------------------------------------------------------------------------------------
 
 def _output_size(n, f, p, s):
-    return (n + 2 * p - f) // s + 1
+    """The library's reference, in the exercise's argument order."""
+    from utils.conv_arithmetic import conv_output_length
+
+    return conv_output_length(n, f, stride=s, padding=p)
 
 
 def _output_size_cases() -> list[Case]:
@@ -51,14 +54,17 @@ def _output_size_mistakes() -> list[Mistake]:
 def check_conv_output_size(conv_output_size: Callable) -> None:
     """Check the exercise ``conv_output_size(n, f, p, s)`` (one spatial axis)."""
     check_function("conv_output_size", conv_output_size, _output_size, _output_size_cases(),
-                          _output_size_mistakes(), rtol=0, atol=0)
+                   _output_size_mistakes(), rtol=0, atol=0)
 
 
 # Parameter count: conv_param_count(f, rank, c_in, c_out) -> (f**rank * c_in + 1) * c_out
 # ----------------------------------------------------------------------------------------------
 
 def _param_count(f, rank, c_in, c_out):
-    return (f ** rank * c_in + 1) * c_out
+    """The library's reference, in the exercise's argument order."""
+    from utils.conv_arithmetic import conv_param_count
+
+    return conv_param_count(f, c_in, c_out, rank=rank)
 
 
 def _param_cases() -> list[Case]:
@@ -89,7 +95,7 @@ def _param_mistakes() -> list[Mistake]:
 def check_conv_param_count(conv_param_count: Callable) -> None:
     """Check the exercise ``conv_param_count(f, rank, c_in, c_out)``."""
     check_function("conv_param_count", conv_param_count, _param_count, _param_cases(),
-                          _param_mistakes(), rtol=0, atol=0)
+                   _param_mistakes(), rtol=0, atol=0)
 
 
 # Receptive field: receptive_field_step(size, jump, start, k, s, p) -> (size, jump, start)
@@ -141,4 +147,4 @@ def _rf_mistakes() -> list[Mistake]:
 def check_receptive_field_step(receptive_field_step: Callable) -> None:
     """Check the exercise ``receptive_field_step(size_in, jump_in, start_in, k, s, p)``."""
     check_function("receptive_field_step", receptive_field_step, _rf_step, _rf_cases(),
-                          _rf_mistakes(), rtol=0, atol=1e-9)
+                   _rf_mistakes(), rtol=0, atol=1e-9)

@@ -1,13 +1,13 @@
-"""Course library: assets, losses, image I/O, face engine, NST engine, exercise checks.
+"""Course library, in layers (see docs/ARCHITECTURE.md):
 
-Modules are imported on demand (``from utils import losses``) so that importing ``utils`` itself
-stays cheap and never starts TensorFlow. See the README's "The library" table for what each
-module does.
+* the core — :mod:`utils.config`, :mod:`utils.assets`, :mod:`utils.errors`, :mod:`utils.files`,
+  :mod:`utils.image_io`, :mod:`utils.losses`, :mod:`utils.plotting`;
+* one package per application — :mod:`utils.faces`, :mod:`utils.nst`, :mod:`utils.convnets`;
+* the exercise checks, :mod:`utils.checks`;
+* course tooling (setup, demo, student notebooks, grading), :mod:`utils.course`.
+
+Importing ``utils`` is cheap (it never starts TensorFlow) and quiets TensorFlow's C++ start-up
+log before anything else can import it (see :mod:`utils.config`).
 """
 
-__all__ = [
-    "assets", "checks", "config", "conv_arithmetic", "demo", "dlib_resnet", "face_align",
-    "face_database", "face_encoder", "face_eval", "faces", "feature_visualization", "image_io",
-    "losses", "nst", "prepare", "receptive_field", "student", "synthetic", "triplet_training",
-    "unit_patches", "vgg",
-]
+from utils import config  # noqa: F401  (sets the TensorFlow log level before TF is imported)

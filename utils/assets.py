@@ -33,14 +33,11 @@ import socket
 from pathlib import Path
 from typing import Callable, Iterable
 
-from utils import config
+from utils import config, files
+from utils.errors import AssetError
 
 #: Environment variable naming an extra asset folder searched first.
 ASSETS_ENV_VAR = "COURSE_ASSETS"
-
-
-class AssetError(FileNotFoundError):
-    """A registered asset is missing or does not match its checksum."""
 
 
 @dataclasses.dataclass(frozen=True)
@@ -247,7 +244,7 @@ def write_sidecar(path: Path, **provenance) -> str:
     path = Path(path)
     sha = _hash_file(path)
     record = {"sha256": sha, "size": path.stat().st_size, **provenance}
-    sidecar_path(path).write_text(json.dumps(record, indent=2) + "\n")
+    files.write_text(sidecar_path(path), json.dumps(record, indent=2) + "\n")
     return sha
 
 
@@ -363,10 +360,9 @@ def resolve(name: str, download: bool = False) -> Path:
     if corrupt:
         raise AssetError("\n".join(corrupt))
     places = "\n  ".join(str(p) for p in searched)
-    error = AssetError(f"asset {name!r} ({asset.filename}) was not found. Looked in:\n  {places}\n"
-                       f"How to get it: {asset.how_to_get}\nSource: {asset.source}; licence: {asset.licence}")
-    error.missing = True
-    raise error
+    raise AssetError(f"asset {name!r} ({asset.filename}) was not found. Looked in:\n  {places}\n"
+                     f"How to get it: {asset.how_to_get}\nSource: {asset.source}; licence: {asset.licence}",
+                     missing=True)
 
 
 def status_table() -> str:

@@ -1,5 +1,10 @@
 """Project-wide settings read from the environment in exactly one place.
 
+Importing this module (which ``import utils`` does) also quiets TensorFlow's C++ start-up log
+(absl/oneDNN/cpu-feature lines) by setting ``TF_CPP_MIN_LOG_LEVEL=2`` unless the user set it:
+it must happen before TensorFlow is imported, so it lives here, in the first module anything in
+the course imports. Python-level warnings and errors still show.
+
 ``COURSE_FAST=1`` switches every notebook, demo and benchmark to *fast mode*: fewer optimisation
 steps, smaller images and subsets of the data sets. Fast mode never changes which code runs, only
 how much of it; CI sets it so the whole suite fits in a few minutes on two CPU cores.
@@ -13,6 +18,10 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+
+#: TensorFlow's C++ log level when the user has not chosen one (2 = warnings and errors only).
+TF_LOG_LEVEL = "2"
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", TF_LOG_LEVEL)
 
 #: Root of the checkout (the folder that holds ``utils/``).
 REPO_ROOT = Path(__file__).resolve().parent.parent

@@ -1,4 +1,4 @@
-"""Image input/output: load any JPEG/PNG as RGB uint8, resize and crop, save, convert, show grids.
+"""Image input/output: load any JPEG/PNG as RGB uint8, resize and crop, save, convert.
 
 Every loader returns a ``numpy.ndarray`` of shape ``(height, width, 3)`` and dtype ``uint8`` in RGB
 order, whatever the file held: EXIF orientation is applied, and grayscale, grayscale+alpha, RGBA,
@@ -14,18 +14,16 @@ Example:
 
 from __future__ import annotations
 
-import math
 import os
-import tempfile
 from pathlib import Path
-from typing import Sequence
-
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
+from utils import files
+from utils.errors import ImageError
 
-class ImageError(ValueError):
-    """An image file could not be read, or an array is not a valid image."""
+__all__ = ["ImageError", "load_image", "resize", "resize_max_side", "center_crop", "save_image",
+           "to_float_tensor", "from_float_tensor"]
 
 
 def _to_rgb(image: Image.Image) -> Image.Image:
@@ -180,16 +178,9 @@ def save_image(path, image) -> Path:
     if hasattr(image, "numpy"):
         image = image.numpy()
     array = _check_array(image)
-    path.parent.mkdir(parents=True, exist_ok=True)
     suffix = path.suffix or ".png"
-    handle, temporary = tempfile.mkstemp(suffix=suffix, dir=path.parent)
-    os.close(handle)
-    try:
-        Image.fromarray(array).save(temporary, format=Image.registered_extensions().get(suffix.lower(), "PNG"))
-        os.replace(temporary, path)
-    finally:
-        if os.path.exists(temporary):
-            os.remove(temporary)
+    image_format = Image.registered_extensions().get(suffix.lower(), "PNG")
+    files.write_with(path, lambda temporary: Image.fromarray(array).save(temporary, format=image_format))
     return path
 
 
@@ -213,47 +204,3 @@ def from_float_tensor(tensor) -> np.ndarray:
     if array.ndim != 3 or array.shape[2] != 3:
         raise ImageError(f"expected shape (H, W, 3); got {array.shape}")
     return np.round(np.clip(array, 0.0, 1.0) * 255.0).astype(np.uint8)
-
-
-def show_grid(images: Sequence, titles: Sequence[str] | None = None, ncols: int | None = None,
-              figsize: tuple[float, float] | None = None, path=None, cell_size: float = 3.0):
-    """Show images in a grid with titles; optionally save the figure.
-
-    Args:
-        images: arrays or paths (anything :func:`load_image` takes); grayscale 2-D arrays are
-            shown with a gray colour map.
-        titles: one title per image (optional).
-        ncols: number of columns (default: up to 4).
-        figsize: matplotlib figure size; default ``cell_size`` inches per cell.
-        path: if given, the figure is also saved there (PNG).
-        cell_size: inches per grid cell when ``figsize`` is not given.
-
-    Returns:
-        The matplotlib ``Figure``.
-    """
-    import matplotlib.pyplot as plt
-
-    if len(images) == 0:
-        raise ValueError("show_grid needs at least one image")
-    if titles is not None and len(titles) != len(images):
-        raise ValueError(f"got {len(images)} images but {len(titles)} titles")
-    ncols = ncols or min(4, len(images))
-    nrows = math.ceil(len(images) / ncols)
-    figure, axes = plt.subplots(nrows, ncols, figsize=figsize or (cell_size * ncols, cell_size * nrows),
-                                squeeze=False)
-    for index, axis in enumerate(axes.flat):
-        axis.axis("off")
-        if index >= len(images):
-            continue
-        item = images[index]
-        if isinstance(item, np.ndarray) and item.ndim == 2:
-            axis.imshow(item, cmap="gray")
-        else:
-            axis.imshow(load_image(item))
-        if titles is not None:
-            axis.set_title(titles[index], fontsize=9)
-    figure.tight_layout()
-    if path is not None:
-        Path(path).parent.mkdir(parents=True, exist_ok=True)
-        figure.savefig(path, dpi=100)
-    return figure

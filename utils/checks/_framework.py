@@ -25,13 +25,7 @@ from typing import Any, Callable, Sequence
 
 import numpy as np
 
-
-class CheckFailed(AssertionError):
-    """The learner's function gave a wrong answer (the message says what and why)."""
-
-
-class ExerciseNotImplemented(CheckFailed):
-    """The learner's function still raises ``NotImplementedError``."""
+from utils.errors import CheckFailed, ExerciseNotImplemented
 
 
 @dataclasses.dataclass

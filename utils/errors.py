@@ -1,0 +1,105 @@
+"""Every exception the course library raises on purpose, in one place.
+
+All of them derive from :class:`CourseError`, so a command line can catch that one class, print
+the message as one line and exit with status 2 (:func:`exit_code_for`). Each also derives from
+the built-in class a caller would naturally catch (``ValueError`` for bad input,
+``FileNotFoundError`` for a missing asset, ``KeyError`` for an unknown identity), so code that
+predates this module keeps working.
+
+The learner-facing exercise checks raise :class:`CheckFailed` (an ``AssertionError``): it is not a
+library error but a verdict on the learner's code, and IPython shows it as one short message
+(see :mod:`utils.checks`).
+
+Example:
+    >>> from utils import errors
+    >>> try:
+    ...     raise errors.NoFaceError("cat.jpg: no face found")
+    ... except errors.CourseError as error:
+    ...     print(errors.exit_code_for(error), error)
+    2 cat.jpg: no face found
+"""
+
+from __future__ import annotations
+
+import sys
+
+
+class CourseError(Exception):
+    """Base class of every deliberate error of the library: one line for a human, exit code 2."""
+
+
+class UsageError(CourseError, ValueError):
+    """A command line or function was called with arguments that cannot work."""
+
+
+class AssetError(CourseError, FileNotFoundError):
+    """A registered weight file or data set is missing, corrupt, or could not be fetched.
+
+    ``missing`` is True when the asset was found nowhere (as opposed to found but corrupt).
+    """
+
+    def __init__(self, message: str, missing: bool = False):
+        super().__init__(message)
+        self.missing = missing
+
+    def __str__(self) -> str:
+        return str(self.args[0]) if self.args else ""
+
+
+class ImageError(CourseError, ValueError):
+    """An image file could not be read, or an array is not a valid image."""
+
+
+class NoFaceError(CourseError, ValueError):
+    """No face was found in an image (the message names the image)."""
+
+
+class DatabaseError(CourseError, ValueError):
+    """A face database file is missing, unreadable, corrupt or of another format version."""
+
+
+class UnknownIdentityError(CourseError, KeyError):
+    """A name was asked of a face database that does not hold it."""
+
+    def __str__(self) -> str:  # KeyError would quote the message
+        return str(self.args[0]) if self.args else ""
+
+
+class NSTError(CourseError, ValueError):
+    """Bad style-transfer input (sizes, layers, presets, settings), raised before any work starts."""
+
+
+class MissingWeightsError(NSTError):
+    """A VGG19 layer that a style-transfer objective needs has no weights in the file in use."""
+
+
+class DlibFormatError(CourseError, ValueError):
+    """A dlib ``.dat`` file does not hold the face ResNet this project converts."""
+
+
+class TrainingError(CourseError, ValueError):
+    """Triplet training cannot start with the data or settings given."""
+
+
+class NotebookFormatError(CourseError, ValueError):
+    """A notebook is unreadable, or its exercise markers are unbalanced or nested."""
+
+
+class CheckFailed(AssertionError):
+    """The learner's function gave a wrong answer (the message says what and why)."""
+
+
+class ExerciseNotImplemented(CheckFailed):
+    """The learner's function still raises its own ``NotImplementedError`` stub."""
+
+
+def exit_code_for(error: BaseException) -> int:
+    """The command-line exit status for ``error``: 2 for a user error, 1 otherwise."""
+    return 2 if isinstance(error, (CourseError, OSError)) else 1
+
+
+def report(error: BaseException, stream=None) -> int:
+    """Print ``error: <message>`` as one line on stderr and return its exit status."""
+    message = " ".join(str(error).split()) or type(error).__name__
+    print(f"error: {message}", file=stream or sys.stderr)
+    return exit_code_for(error)

@@ -2,13 +2,9 @@
 
 TensorFlow writes warnings and progress to stderr; nbval must never fail a notebook for that, so
 stderr streams are excluded from the comparison of the few cells marked ``# NBVAL_CHECK_OUTPUT``.
-Generated student notebooks (notebooks/student/) contain stubs and are tested by
-tests/test_student_notebooks.py instead of being executed here.
+Generated student notebooks (notebooks/student/) contain stubs: tests/test_course_student.py runs
+them instead of nbval.
 """
-
-import os
-
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 collect_ignore_glob = ["notebooks/student/*", "outputs/*", ".venv/*"]
 

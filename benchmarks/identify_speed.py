@@ -2,7 +2,7 @@
 
 Prints (and with ``--json FILE`` writes):
 
-* the time of ``FaceDatabase.identify_encoding`` for one probe against 1e6 enrolled vectors
+* the time of ``FaceDatabase.identify`` for one probe against 1e6 enrolled vectors
   (1e5 in fast mode) -- target < 50 ms on 2 CPU cores;
 * at K = 1e4, the course's per-identity Python loop
   ``for name, enc in database.items(): dist = np.linalg.norm(enc - probe)`` against the same
@@ -22,12 +22,11 @@ import argparse
 import json
 import os
 import time
-from pathlib import Path
 
 import numpy as np
 
-from utils import config
-from utils.face_database import FaceDatabase
+from utils import config, files
+from utils.faces import NOT_RECOGNIZED, FaceDatabase
 
 
 def _median_seconds(function, repeats: int) -> tuple[float, float]:
@@ -43,7 +42,7 @@ def _random_database(count: int, rng, per_identity: int = 1) -> tuple[FaceDataba
     database = FaceDatabase(threshold=0.6)
     names = [f"person_{index // per_identity}" for index in range(count)]
     vectors = rng.normal(0, 0.1, (count, 128)).astype(np.float32)
-    database.add_many(names, vectors)
+    database.enroll_many(names, vectors)
     return database, vectors
 
 
@@ -54,7 +53,7 @@ def course_loop_identify(database: dict, probe: np.ndarray, threshold: float = 0
         dist = np.linalg.norm(enc - probe)
         if dist < min_dist:
             min_dist, identity = dist, name
-    return (min_dist, identity) if min_dist < threshold else (min_dist, "not recognized")
+    return (min_dist, identity) if min_dist < threshold else (min_dist, NOT_RECOGNIZED)
 
 
 def run(large_k: int, small_k: int = 10_000, seed: int = 0) -> dict:
@@ -67,8 +66,8 @@ def run(large_k: int, small_k: int = 10_000, seed: int = 0) -> dict:
     results["large_k"] = large_k
     results["large_identities"] = len(large)
     results["large_build_seconds"] = round(time.perf_counter() - started, 2)
-    large.identify_encoding(probe)  # warm-up
-    median, best = _median_seconds(lambda: large.identify_encoding(probe), repeats=20)
+    large.identify(probe)  # warm-up
+    median, best = _median_seconds(lambda: large.identify(probe), repeats=20)
     results["large_identify_ms_median"] = round(1e3 * median, 2)
     results["large_identify_ms_best"] = round(1e3 * best, 2)
     # Memory floor: just reading the (K, 128) float32 matrix once (512 MB at K = 1e6).
@@ -76,7 +75,7 @@ def run(large_k: int, small_k: int = 10_000, seed: int = 0) -> dict:
     results["large_read_matrix_ms_median"] = round(1e3 * median, 2)
     vectors = None
     probes = rng.normal(0, 0.1, (64, 128)).astype(np.float32)
-    median, _ = _median_seconds(lambda: large.identify_encodings(probes), repeats=3)
+    median, _ = _median_seconds(lambda: large.identify_many(probes), repeats=3)
     results["large_identify_batch64_ms_per_probe"] = round(1e3 * median / len(probes), 3)
     large = None  # free the 512 MB before building the small database
 
@@ -87,7 +86,7 @@ def run(large_k: int, small_k: int = 10_000, seed: int = 0) -> dict:
     if course_loop_identify(course_dict, probe, threshold=1e9)[1] != nearest:
         raise RuntimeError("the course loop and FaceDatabase disagree on the nearest identity")
     loop_median, _ = _median_seconds(lambda: course_loop_identify(course_dict, probe), repeats=5)
-    vector_median, _ = _median_seconds(lambda: small.identify_encoding(probe), repeats=50)
+    vector_median, _ = _median_seconds(lambda: small.identify(probe), repeats=50)
     results["small_k"] = small_k
     results["course_loop_ms_median"] = round(1e3 * loop_median, 2)
     results["vectorised_ms_median"] = round(1e3 * vector_median, 3)
@@ -110,8 +109,7 @@ def main(argv=None) -> int:
           f"{results['vectorised_ms_median']:.3f} ms -> {results['speedup']:.0f}x faster")
     print(f"(CPU cores: {results['cpu_count']}, 1-min load average at start: {results['load_average_1min']:.2f})")
     if args.json:
-        Path(args.json).parent.mkdir(parents=True, exist_ok=True)
-        Path(args.json).write_text(json.dumps(results, indent=2) + "\n")
+        files.write_text(args.json, json.dumps(results, indent=2) + "\n")
     return 0
 
 

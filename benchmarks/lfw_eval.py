@@ -1,6 +1,6 @@
 """LFW-protocol figures and time breakdown of the face engine (MTCNN + dlib face ResNet in Keras).
 
-Runs :func:`utils.face_eval.evaluate_lfw` on the ``lfw`` asset (folds 1-2 here: 1200 pairs) and
+Runs :func:`utils.faces.evaluate_lfw` on the ``lfw`` asset (folds 1-2 here: 1200 pairs) and
 prints accuracy (mean +- std over folds, threshold fitted on the other folds), AUC, EER,
 VAL @ FAR 1e-3, the best threshold, and seconds spent detecting + aligning, loading the model,
 encoding and scoring. ``--cold`` ignores the on-disk chip cache so the whole development
@@ -18,9 +18,9 @@ import argparse
 import json
 import os
 import time
-from pathlib import Path
 
-from utils import assets, face_eval, faces
+from utils import assets, files, plotting
+from utils.faces import FLIP_DEFAULT, evaluate_lfw
 
 
 def main(argv=None) -> int:
@@ -35,8 +35,7 @@ def main(argv=None) -> int:
     lfw = assets.resolve("lfw")
     load_before = os.getloadavg()[0]
     started = time.perf_counter()
-    result = face_eval.evaluate_lfw(lfw / "pairs.txt", lfw / "images", refresh_cache=args.cold,
-                                     progress=False)
+    result = evaluate_lfw(lfw / "pairs.txt", lfw / "images", refresh_cache=args.cold, progress=False)
     total = time.perf_counter() - started
     result.extra["seconds_total"] = round(total, 1)
     result.extra["load_average_1min_before"] = round(load_before, 2)
@@ -46,17 +45,14 @@ def main(argv=None) -> int:
     print(result.summary())
     report = {"default": result.to_dict()}
     if args.compare_flip:
-        other = face_eval.evaluate_lfw(lfw / "pairs.txt", lfw / "images", flip=not faces.FLIP_DEFAULT,
-                                       progress=False)
+        other = evaluate_lfw(lfw / "pairs.txt", lfw / "images", flip=not FLIP_DEFAULT, progress=False)
         print(f"\n== LFW, flip test-time augmentation {'on' if other.extra['flip'] else 'off'} ==")
         print(other.summary())
         report["other_flip"] = other.to_dict()
     if args.json:
-        Path(args.json).parent.mkdir(parents=True, exist_ok=True)
-        Path(args.json).write_text(json.dumps(report, indent=2) + "\n")
+        files.write_text(args.json, json.dumps(report, indent=2) + "\n")
     if args.plot:
-        Path(args.plot).parent.mkdir(parents=True, exist_ok=True)
-        face_eval.plot_evaluation(result).savefig(args.plot, dpi=100, bbox_inches="tight")
+        plotting.plot_verification(result, path=args.plot)
     return 0
 
 

@@ -53,13 +53,14 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import numpy as np  # noqa: E402
 
-from utils import assets, config, image_io, losses, nst, vgg  # noqa: E402
+from utils import assets, config, files, image_io, losses  # noqa: E402
+from utils.nst import DEFAULT_PRESET, PRESETS, FeatureExtractor, StyleTransfer, build_extractor, vgg  # noqa: E402
 
 PEAK_FP32_GFLOPS = 420.0
 PEAK_BF16_GFLOPS = 740.0
-COURSE_LAYERS = dict(nst.PRESETS["course"].style_layers)
-COURSE_CONTENT = nst.PRESETS["course"].content_layer
-ENGINE_PRESET = nst.PRESETS[nst.DEFAULT_PRESET]
+COURSE_LAYERS = dict(PRESETS["course"].style_layers)
+COURSE_CONTENT = PRESETS["course"].content_layer
+ENGINE_PRESET = PRESETS[DEFAULT_PRESET]
 
 
 def load_now() -> float:
@@ -81,7 +82,7 @@ def step_gflops(style_layers, content_layer, height, width) -> float:
     return flops / 1e9
 
 
-def keras_vgg19(height, width, weight_source: vgg.FeatureExtractor):
+def keras_vgg19(height, width, weight_source: FeatureExtractor):
     """Keras' own VGG19 (all 5 blocks), weights copied by name from ``weight_source``'s model."""
     import keras
 
@@ -152,8 +153,8 @@ def per_step(size: int, steps: int, content_rgb, style_rgb, bf16: bool) -> dict:
     rows = {}
 
     def engine_for(**kwargs):
-        engine = nst.StyleTransfer(content_rgb, [style_rgb], init="content+noise", learning_rate=0.01,
-                                   tv_weight=0.0, alpha=10, beta=40, **kwargs)
+        engine = StyleTransfer(content_rgb, [style_rgb], init="content+noise", learning_rate=0.01,
+                               tv_weight=0.0, alpha=10, beta=40, **kwargs)
         return engine
 
     # the weights every Keras model gets: real blocks 1-3 (+ seeded random blocks 4-5 if no full file)
@@ -242,10 +243,10 @@ def time_to_quality(size: int, reference_steps: int, content_rgb, style_rgb) -> 
 
     content = content_rgb.astype(np.float32) / 255.0
     style = style_rgb.astype(np.float32) / 255.0
-    engine = nst.StyleTransfer(content_rgb, [style_rgb], init="content+noise", learning_rate=0.01,
-                               tv_weight=0.0, alpha=10, beta=40)
+    engine = StyleTransfer(content_rgb, [style_rgb], init="content+noise", learning_rate=0.01,
+                           tv_weight=0.0, alpha=10, beta=40)
     init = engine.initial_image()
-    base = keras_vgg19(size, size, vgg.build_extractor(list(vgg.CONV_LAYER_NAMES[:8])))
+    base = keras_vgg19(size, size, build_extractor(list(vgg.CONV_LAYER_NAMES[:8])))
     layers, content_layer = ENGINE_PRESET.style_layers, ENGINE_PRESET.content_layer
     model, image, c_t, s_t = course_setup(base, content, style, layers, content_layer, init, all_outputs=False)
     step = course_step(model, image, c_t, s_t, layers, content_layer, True)
@@ -341,8 +342,7 @@ def main(argv=None) -> int:
     record["loadavg_end"] = os.getloadavg()
     print(f"\nload average at the end: {record['loadavg_end']}")
     if args.json:
-        Path(args.json).parent.mkdir(parents=True, exist_ok=True)
-        Path(args.json).write_text(json.dumps(record, indent=2) + "\n")
+        files.write_text(args.json, json.dumps(record, indent=2) + "\n")
         print(f"wrote {args.json}")
     return 0
 

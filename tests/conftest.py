@@ -1,9 +1,5 @@
 """Shared pytest setup for the library tests."""
 
-import os
-
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-
 from pathlib import Path
 
 import numpy as np
@@ -22,6 +18,7 @@ def parity():
 @pytest.fixture(scope="session")
 def converted_path():
     """The converted dlib encoder of ``make setup``; converted here when it is missing."""
-    from utils import assets, dlib_resnet
+    from utils import assets
+    from utils.faces import dlib_resnet
 
     return assets.find("dlib_face_resnet_keras") or dlib_resnet.convert()

@@ -2,6 +2,9 @@
 
 import hashlib
 import json
+import re
+import shutil
+from urllib.parse import quote, unquote
 
 import pytest
 
@@ -101,3 +104,112 @@ def test_shared_assets_verify():
     """The real files beside the checkout match the registry (what every notebook relies on)."""
     for name in ("vgg19_partial", "lfw", "faces_demo", "nst_images"):
         assert assets.resolve(name).exists()
+
+
+# --- the registry itself: manifests, URLs, decisions (no network, no ../shared needed) -------------------
+
+GITHUB_BLOB_URL = re.compile(r"^https://raw\.githubusercontent\.com/[\w.-]+/[\w.-]+/[0-9a-f]{40}/[A-Za-z0-9_.~%/-]+$")
+
+
+@pytest.mark.parametrize("name", [name for name, asset in assets.REGISTRY.items() if asset.kind == "tree"])
+def test_manifest_matches_the_registered_tree_digest_and_size(name):
+    """The tree digest the resolver has always checked is the digest of the manifest's files."""
+    asset = assets.get(name)
+    entries = assets.manifest(asset)
+    assert entries, f"{name} has no manifest"
+    assert assets.manifest_digest(entries) == asset.sha256
+    assert sum(entry.size for entry in entries) == asset.size
+    assert len({entry.relpath for entry in entries}) == len(entries)
+
+
+@pytest.mark.parametrize("name", [name for name, asset in assets.REGISTRY.items() if asset.kind == "tree"])
+def test_every_origin_is_pinned_and_can_be_followed(name):
+    for entry in assets.manifest(name):
+        if entry.origin.startswith("package:"):
+            packaged = assets.REGISTRY_DIR / "files" / entry.origin[len("package:"):]
+            assert packaged.stat().st_size == entry.size
+            assert hashlib.sha256(packaged.read_bytes()).hexdigest() == entry.sha256
+        elif entry.origin.startswith("derive:"):
+            assert entry.origin[len("derive:"):] in assets._RECIPES
+        else:
+            assert GITHUB_BLOB_URL.match(entry.origin), entry.origin
+            path = entry.origin.split("/", 6)[6]           # after https://host/owner/repo/commit/
+            assert quote(unquote(path)) == path               # percent-encoded exactly once
+
+
+def test_file_assets_have_a_source_and_a_decision():
+    for asset in assets.REGISTRY.values():
+        assert asset.licence and asset.source and asset.commit_decision, asset.name
+        assert not asset.may_commit, f"{asset.name}: no weight file or data set is committed"
+        if asset.kind == "file" and not asset.derived:
+            assert asset.sha256 or asset.md5
+            assert asset.urls or asset.replaced_by, f"{asset.name} has no download and no replacement"
+    assert assets.get("vgg19_full").urls[0].endswith(assets.VGG19_FULL_FILENAME)
+    assert GITHUB_BLOB_URL.match(assets.DLIB_DAT_URL)
+
+
+def test_full_lfw_benchmark_is_pinned_file_by_file():
+    """lfw_full: the official 10-fold pairs.txt and the 7,701 images its pairs use, all with sha256."""
+    entries = {entry.relpath: entry for entry in assets.manifest("lfw_full")}
+    assert entries["pairs.txt"].sha256 == assets.LFW_PAIRS_SHA256
+    assert entries["pairs.txt"].origin == assets.LFW_PAIRS_URL
+    images = [relpath for relpath in entries if relpath.startswith("images/")]
+    assert len(images) == 7701
+    for entry in assets.manifest("lfw"):                 # the development set is a subset, byte for byte
+        if entry.relpath.startswith("images/") or entry.relpath == "LFW_README.txt":
+            assert entries[entry.relpath].sha256 == entry.sha256
+    assert not assets.get("lfw_full").default            # never fetched unless asked for
+
+
+def test_lfw_recipes_reproduce_the_development_pairs_files():
+    """Folds 1-2 of the official pairs.txt give the shipped pairs.txt and pairs.csv, byte for byte."""
+    lfw = assets.find("lfw")
+    if lfw is None:
+        pytest.skip("the LFW development set is not on this machine")
+    development = (lfw / "pairs.txt").read_bytes()
+    lines = development.split(b"\n")
+    # an official-style file: 10 folds announced; only the first two are read by the recipes
+    official = b"10\t300\n" + b"\n".join(lines[1:]) + b"Someone\t1\t2\n" * 600
+    make_txt = assets._RECIPES["lfw_pairs_txt_folds_1_2"][0]
+    make_csv = assets._RECIPES["lfw_pairs_csv_folds_1_2"][0]
+    assert make_txt(official) == development
+    assert make_csv(official) == (lfw / "pairs.csv").read_bytes()
+    sizes = {entry.relpath: entry for entry in assets.manifest("lfw")}
+    assert hashlib.sha256(make_csv(official)).hexdigest() == sizes["pairs.csv"].sha256
+
+
+def test_status_table_has_one_line_per_asset_and_explains_what_is_missing(tmp_path, monkeypatch):
+    monkeypatch.setenv(assets.SHARED_ENV_VAR, "")
+    monkeypatch.setenv(assets.CACHE_ENV_VAR, str(tmp_path))
+    monkeypatch.setenv("KERAS_HOME", str(tmp_path / "keras"))
+    monkeypatch.delenv(assets.ASSETS_ENV_VAR, raising=False)
+    lines = assets.status_table().splitlines()
+    states = {line.split()[0]: line.split()[1] for line in lines}
+    assert list(states) == list(assets.REGISTRY)
+    assert states["lfw"] == "MISSING" and states["lfw_full"] == "absent"
+    lfw_line = next(line for line in lines if line.startswith("lfw "))
+    assert "python -m utils.assets fetch lfw" in lfw_line and "COURSE_ASSETS" in lfw_line
+
+
+def test_search_roots_follow_the_environment(tmp_path, monkeypatch):
+    monkeypatch.setenv(assets.ASSETS_ENV_VAR, str(tmp_path / "usb"))
+    monkeypatch.setenv(assets.SHARED_ENV_VAR, str(tmp_path / "shared"))
+    monkeypatch.setenv(assets.CACHE_ENV_VAR, str(tmp_path / "cache"))
+    assert assets.search_roots() == [tmp_path / "usb", tmp_path / "shared", tmp_path / "cache"]
+    monkeypatch.setenv(assets.SHARED_ENV_VAR, "")
+    assert assets.search_roots() == [tmp_path / "usb", tmp_path / "cache"]
+
+
+def test_hidden_files_in_a_data_set_folder_are_ignored(tmp_path, monkeypatch):
+    """A .DS_Store or a dead writer's temporary does not make a verified copy fail."""
+    shared = assets.find("nst_images")
+    if shared is None:
+        pytest.skip("the NST images are not on this machine")
+    copy = tmp_path / "datasets" / "nst"
+    shutil.copytree(shared, copy)
+    (copy / ".DS_Store").write_bytes(b"finder")
+    (copy / "style" / ".wave.jpg.123.abcd.tmp").write_bytes(b"half")
+    assets.verify(assets.get("nst_images"), copy)
+    (copy / "style" / "extra.jpg").write_bytes(b"not listed")
+    with pytest.raises(assets.AssetError, match="does not list"):
+        assets.verify(assets.get("nst_images"), copy)

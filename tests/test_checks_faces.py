@@ -15,10 +15,11 @@ import pytest
 
 from utils import assets, checks
 from utils.checks._framework import CheckFailed, ExerciseNotImplemented
+from utils.faces import img_to_encoding, load_encoder
 
 ENCODER = assets.find("dlib_face_resnet_keras")
 needs_encoder = pytest.mark.skipif(ENCODER is None, reason="asset dlib_face_resnet_keras not found "
-                                   "(run `make setup` / `python -m utils.prepare`)")
+                                   "(run `make setup` / `python -m utils.course.prepare`)")
 THRESHOLD = 0.6
 NOT_RECOGNIZED = "not recognized"
 
@@ -40,18 +41,14 @@ def encode(image_path, model):
     """img_to_encoding with a cache (the learner functions below call this)."""
     key = str(image_path)
     if key not in _encodings:
-        from utils import faces
-
-        _encodings[key] = faces.img_to_encoding(image_path, model)
+        _encodings[key] = img_to_encoding(image_path, model)
     return _encodings[key]
 
 
 @pytest.fixture(scope="module")
 def course():
     """(model, database) with four course people, built the course's way."""
-    from utils import face_encoder
-
-    model = face_encoder.load_encoder()
+    model = load_encoder()
     folder = assets.resolve("faces_demo") / "course"
     database = {name: encode(folder / f"{name}.jpg", model) for name in ("younes", "bertrand", "benoit", "kian")}
     return model, database

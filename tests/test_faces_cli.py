@@ -1,4 +1,4 @@
-"""Tests for utils.faces: the CLI (enroll / verify / identify / evaluate) and the course helpers.
+"""Tests for utils.faces.cli: ``python -m utils.faces enroll|verify|identify|evaluate`` and --help.
 
 Error-path tests stop before the encoder is needed (no weights). The round trips use the real
 MTCNN + converted dlib ResNet (asset ``dlib_face_resnet_keras``) on the faces_demo LFW gallery.
@@ -11,8 +11,9 @@ import sys
 import numpy as np
 import pytest
 
-from utils import assets, config, faces, image_io
-from utils.face_database import FaceDatabase
+from utils import assets, config, image_io
+from utils.faces import cli
+from utils.faces.database import FaceDatabase
 
 
 @pytest.fixture(scope="module")
@@ -21,7 +22,7 @@ def gallery():
 
 
 def _run(argv, capsys):
-    code = faces.main([str(arg) for arg in argv])
+    code = cli.main([str(arg) for arg in argv])
     captured = capsys.readouterr()
     return code, captured.out, captured.err
 
@@ -33,7 +34,7 @@ def test_identify_with_missing_database_exits_2(tmp_path, capsys):
 
 def test_verify_unknown_identity_exits_2(tmp_path, capsys):
     database = FaceDatabase()
-    database.enroll_encodings("ann", np.zeros(128, np.float32))
+    database.enroll("ann", np.zeros(128, np.float32))
     database.save(tmp_path / "db.npz")
     code, _, err = _run(["verify", "--db", tmp_path / "db.npz", "--name", "bob", tmp_path / "x.jpg"], capsys)
     assert code == 2 and "unknown identity 'bob'" in err and "ann" in err
@@ -89,21 +90,6 @@ def test_cli_round_trip_on_real_images(tmp_path, gallery, capsys):
 
 
 @pytest.mark.slow
-def test_course_helpers_on_real_images(gallery):
-    """img_to_encoding keeps the course's (1, 128) shape; verify / who_is_it take a dict."""
-    assets.resolve("dlib_face_resnet_keras")
-    encoding = faces.img_to_encoding(gallery / "gallery" / "Nicole_Kidman" / "Nicole_Kidman_0001.jpg")
-    assert encoding.shape == (1, 128) and encoding.dtype == np.float32
-    database = {"kidman": encoding,
-                "putin": faces.img_to_encoding(gallery / "gallery" / "Vladimir_Putin" / "Vladimir_Putin_0001.jpg")}
-    probe = gallery / "probes" / "Nicole_Kidman_0004.jpg"
-    distance, door_open = faces.verify(probe, "kidman", database, verbose=False)
-    assert door_open and distance < 0.6
-    assert faces.who_is_it(probe, database, verbose=False)[1] == "kidman"
-    assert faces.encode_images([probe, probe]).shape == (2, 128)
-
-
-@pytest.mark.slow
 def test_evaluate_command_writes_json_and_plot(tmp_path, capsys):
     """`evaluate` on 8 + 8 real LFW pairs (2 folds of 4 + 4) with real weights."""
     assets.resolve("dlib_face_resnet_keras")
@@ -128,3 +114,29 @@ def test_module_entry_point_exit_code(tmp_path):
                                 str(tmp_path / "missing.npz"), "x.jpg"], cwd=config.REPO_ROOT,
                                capture_output=True, text=True, timeout=120)
     assert completed.returncode == 2 and "does not exist" in completed.stderr
+
+
+def test_help_of_the_command_and_of_each_subcommand(capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        cli.main(["--help"])
+    out = capsys.readouterr().out
+    assert exit_info.value.code == 0 and "python -m utils.faces" in out
+    assert all(command in out for command in ("enroll", "verify", "identify", "evaluate"))
+    for command, option in (("enroll", "--name"), ("verify", "--threshold"), ("identify", "--db"),
+                            ("evaluate", "--max-pairs-per-fold")):
+        with pytest.raises(SystemExit) as exit_info:
+            cli.main([command, "--help"])
+        assert exit_info.value.code == 0 and option in capsys.readouterr().out
+
+
+def test_bad_pairs_file_exits_2_with_one_line(tmp_path, capsys):
+    pairs = tmp_path / "pairs.txt"
+    pairs.write_text("two folds\n")
+    code, _, err = _run(["evaluate", "--pairs", pairs, "--images", tmp_path, "--quiet"], capsys)
+    assert code == 2 and err.count("\n") == 1 and "pairs.txt:1: header must be" in err
+
+
+def test_negative_threshold_exits_2(tmp_path, capsys):
+    code, _, err = _run(["enroll", "--db", tmp_path / "db.npz", "--name", "ann", "--threshold", "-1",
+                         tmp_path / "x.jpg"], capsys)
+    assert code == 2 and err.startswith("error: threshold must be a positive number")

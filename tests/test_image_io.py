@@ -111,11 +111,3 @@ def test_float_tensor_roundtrip():
     np.testing.assert_array_equal(image_io.from_float_tensor(tensor), array)
     # values outside [0, 1] (optimiser overshoot) are clipped, not wrapped
     assert image_io.from_float_tensor(np.full((1, 2, 2, 3), 1.7))[0, 0, 0] == 255
-
-
-def test_show_grid_saves_a_figure(tmp_path):
-    images = [np.zeros((8, 8, 3), np.uint8), np.ones((8, 8), np.uint8) * 255, np.full((8, 8, 3), 0.5)]
-    figure = image_io.show_grid(images, titles=["a", "b", "c"], ncols=2, path=tmp_path / "grid.png")
-    assert len(figure.axes) == 4 and (tmp_path / "grid.png").stat().st_size > 0
-    with pytest.raises(ValueError, match="titles"):
-        image_io.show_grid(images, titles=["a"])

@@ -201,11 +201,16 @@ def test_total_cost_defaults():
     assert float(losses.total_cost(1.0, 2.0, alpha=1, beta=1)) == pytest.approx(3.0)
 
 
-def test_total_variation_by_hand_matches_tf():
-    image = tf.constant(np.arange(2 * 3 * 4 * 3, dtype=np.float32).reshape(2, 3, 4, 3) ** 1.5)
-    expected = float(tf.reduce_sum(tf.image.total_variation(image)))
-    assert float(losses.total_variation_loss(image)) == pytest.approx(expected, rel=1e-6)
+def test_total_variation_matches_the_definition_by_hand():
+    """Σ |x[i+1, j] - x[i, j]| + Σ |x[i, j+1] - x[i, j]| over the batch, pixels and channels."""
+    array = np.arange(2 * 3 * 4 * 3, dtype=np.float32).reshape(2, 3, 4, 3) ** 1.5
+    expected = np.abs(np.diff(array, axis=1)).sum() + np.abs(np.diff(array, axis=2)).sum()
+    assert float(losses.total_variation_loss(tf.constant(array))) == pytest.approx(float(expected), rel=1e-6)
+    # [[0, 1], [0, 3]]: vertical |0 - 0| + |3 - 1| = 2, horizontal |1 - 0| + |3 - 0| = 4
+    assert float(losses.total_variation_loss(tf.constant([[[[0.0], [1.0]], [[0.0], [3.0]]]]))) == 6.0
     assert float(losses.total_variation_loss(tf.ones((1, 5, 5, 3)))) == 0.0
+    with pytest.raises(ValueError, match="rank 4"):
+        losses.total_variation_loss(tf.ones((5, 5, 3)))
 
 
 def test_nst_gradient_check():

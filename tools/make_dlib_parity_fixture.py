@@ -34,8 +34,8 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO_ROOT))
 
 from utils import assets, image_io  # noqa: E402  (needs only numpy and pillow)
+from utils.faces.constants import CHIP_SIZE  # noqa: E402  (utils.faces imports no TensorFlow)
 
-CHIP_SIZE = 150
 LFW_CROP = 120
 
 #: (asset, relative path, identity)

@@ -24,7 +24,19 @@ from __future__ import annotations
 import sys
 
 
-class CourseError(Exception):
+class _ShortInNotebooks:
+    """Mixin: IPython shows the exception as its message alone, without a traceback.
+
+    The message of a deliberate error already says what is wrong and how to fix it; 20 lines of
+    library frames above it only hide that. IPython (Jupyter) calls ``_render_traceback_`` when an
+    exception defines it; plain Python still prints the full traceback.
+    """
+
+    def _render_traceback_(self) -> list[str]:
+        return [f"{type(self).__name__}: {self}"]
+
+
+class CourseError(_ShortInNotebooks, Exception):
     """Base class of every deliberate error of the library: one line for a human, exit code 2."""
 
 
@@ -85,7 +97,7 @@ class NotebookFormatError(CourseError, ValueError):
     """A notebook is unreadable, or its exercise markers are unbalanced or nested."""
 
 
-class CheckFailed(AssertionError):
+class CheckFailed(_ShortInNotebooks, AssertionError):
     """The learner's function gave a wrong answer (the message says what and why)."""
 
 

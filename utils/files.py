@@ -35,6 +35,8 @@ import secrets
 from pathlib import Path
 from typing import Callable, Iterator
 
+from utils.errors import UsageError
+
 try:  # POSIX only; see the module docstring
     import fcntl
 except ImportError:  # pragma: no cover - Windows
@@ -185,8 +187,6 @@ def check_writable(path, inputs=(), what: str = "output") -> Path:
     Raises :class:`utils.errors.UsageError` when ``path`` is a folder, lies under a regular file,
     is in a folder this process cannot write, or names the same file as one of ``inputs``.
     """
-    from utils.errors import UsageError
-
     path = Path(path)
     if path.is_dir():
         raise UsageError(f"{what} {path} is a folder; give a file name")

@@ -1,4 +1,4 @@
-"""Exercise checks with mistake-specific hints, shared by the notebooks and pytest.
+"""Exercise checks with mistake-specific hints, shared by the notebooks, the tests and the grader.
 
 Usage in a notebook::
 
@@ -8,15 +8,13 @@ Usage in a notebook::
 How a check works (see :func:`check_function`): it runs the learner's function on a few inputs
 and compares with the project's reference implementation; on a wrong result it also runs the
 classic mistakes written for that exercise and prints the hint of the one whose output matches.
-Submodules: ``faces`` (notebooks 01-03), ``nst`` (04), ``convnets`` (05-06).
+Submodules, one per course part: ``faces`` (notebooks 01 and 03), ``training`` (02), ``nst``
+(04), ``convnets`` (05-06).
 """
 
-from utils.checks._framework import Case, CheckFailed, ExerciseNotImplemented, Mistake, check_function
+from utils.checks._framework import Case, Mistake, check_function
+from utils.checks.convnets import *  # noqa: F401,F403
 from utils.checks.faces import *  # noqa: F401,F403
 from utils.checks.nst import *  # noqa: F401,F403
-from utils.checks.training import *  # noqa
-
-try:  # written alongside notebooks 05-06
-    from utils.checks.convnets import *  # noqa: F401,F403
-except ImportError:  # pragma: no cover
-    pass
+from utils.checks.training import *  # noqa: F401,F403
+from utils.errors import CheckFailed, ExerciseNotImplemented  # noqa: F401

@@ -6,6 +6,7 @@ import math
 from typing import Callable
 
 from utils.checks._framework import Case, Mistake, check_function
+from utils.convnets import arithmetic
 
 __all__ = ["check_conv_output_size", "check_conv_param_count", "check_receptive_field_step"]
 
@@ -15,9 +16,7 @@ __all__ = ["check_conv_output_size", "check_conv_param_count", "check_receptive_
 
 def _output_size(n, f, p, s):
     """The library's reference, in the exercise's argument order."""
-    from utils.conv_arithmetic import conv_output_length
-
-    return conv_output_length(n, f, stride=s, padding=p)
+    return arithmetic.conv_output_length(n, f, stride=s, padding=p)
 
 
 def _output_size_cases() -> list[Case]:
@@ -62,9 +61,7 @@ def check_conv_output_size(conv_output_size: Callable) -> None:
 
 def _param_count(f, rank, c_in, c_out):
     """The library's reference, in the exercise's argument order."""
-    from utils.conv_arithmetic import conv_param_count
-
-    return conv_param_count(f, c_in, c_out, rank=rank)
+    return arithmetic.conv_param_count(f, c_in, c_out, rank=rank)
 
 
 def _param_cases() -> list[Case]:
@@ -102,9 +99,8 @@ def check_conv_param_count(conv_param_count: Callable) -> None:
 # ----------------------------------------------------------------------------------------------
 
 def _rf_step(size, jump, start, k, s, p):
-    from utils.receptive_field import receptive_field_step
-
-    return receptive_field_step(size, jump, start, k, s, p)
+    """The library's reference (same argument order as the exercise)."""
+    return arithmetic.receptive_field_step(size, jump, start, k, s, p)
 
 
 def _rf_cases() -> list[Case]:

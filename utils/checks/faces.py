@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import contextlib
+import io
 from typing import Callable
 
 import numpy as np
 
-from utils.checks._framework import Case, Mistake, _tf, check_function
+from utils import assets, losses
+from utils.checks._framework import Case, CheckFailed, Mistake, _tf, check_function
+from utils.faces import DEFAULT_THRESHOLD, NOT_RECOGNIZED, img_to_encoding
 
 __all__ = ['check_triplet_loss', 'check_verify', 'check_who_is_it', 'check_chi_square_features',
            'check_build_siamese_head']
@@ -89,8 +93,6 @@ def _triplet_mistakes() -> list[Mistake]:
 
 def check_triplet_loss(triplet_loss: Callable) -> bool:
     """Check the course exercise ``triplet_loss(y_true, y_pred, alpha=0.2)``."""
-    from utils import losses
-
     return check_function("triplet_loss", triplet_loss, losses.triplet_loss, _triplet_cases(), _triplet_mistakes())
 
 
@@ -104,19 +106,16 @@ def check_triplet_loss(triplet_loss: Callable) -> bool:
 # synthetic databases whose entries sit at chosen distances from the probe's real encoding
 # (probe + distance * a random unit vector), plus one case with the learner's own database.
 
-#: Decision threshold of the dlib encoder used by the course's verify / who_is_it.
-COURSE_THRESHOLD = 0.6
+# The course's verify / who_is_it decide with dlib's threshold DEFAULT_THRESHOLD (0.6) and answer
+# NOT_RECOGNIZED beyond it (both from utils.faces.constants).
+
 #: Threshold of the original course's FaceNet (another encoder, another distance scale).
 FACENET_THRESHOLD = 0.7
-#: What who_is_it answers beyond the threshold (``utils.face_database.NOT_RECOGNIZED``).
-NOT_RECOGNIZED = "not recognized"
 
 _encoding_cache: dict = {}
 
 
 def _course_image(name: str):
-    from utils import assets
-
     return assets.resolve("faces_demo") / "course" / name
 
 
@@ -124,9 +123,7 @@ def _probe_encoding(image_path, model) -> np.ndarray:
     """The course encoding (1, 128) of an image, computed once per (image, model)."""
     key = (str(image_path), id(model))
     if key not in _encoding_cache:
-        from utils import faces
-
-        _encoding_cache[key] = np.asarray(faces.img_to_encoding(image_path, model), dtype=np.float64)
+        _encoding_cache[key] = np.asarray(img_to_encoding(image_path, model), dtype=np.float64)
     return _encoding_cache[key]
 
 
@@ -158,11 +155,6 @@ def _quiet_learner(exercise: str, function: Callable) -> Callable:
     Comparing a whole vector with the threshold (``if dist < 0.6`` on an array) is explained
     instead of showing NumPy's "truth value ... is ambiguous" error.
     """
-    import contextlib
-    import io
-
-    from utils.checks._framework import CheckFailed
-
     def run(*args, **kwargs):
         try:
             with contextlib.redirect_stdout(io.StringIO()):
@@ -183,8 +175,6 @@ def _quiet_learner(exercise: str, function: Callable) -> Callable:
 
 
 def _fail(message: str):
-    from utils.checks._framework import CheckFailed
-
     print(message)
     raise CheckFailed(message)
 
@@ -195,17 +185,17 @@ def _distance(image_path, stored, model) -> float:
 
 def _verify_reference(image_path, identity, database, model):
     distance = _distance(image_path, database[identity], model)
-    return distance, distance < COURSE_THRESHOLD
+    return distance, distance < DEFAULT_THRESHOLD
 
 
 def _verify_mistakes() -> list[Mistake]:
     def reversed_comparison(image_path, identity, database, model):
         distance, _ = _verify_reference(image_path, identity, database, model)
-        return distance, distance > COURSE_THRESHOLD
+        return distance, distance > DEFAULT_THRESHOLD
 
     def squared_distance(image_path, identity, database, model):
         distance, _ = _verify_reference(image_path, identity, database, model)
-        return distance ** 2, distance ** 2 < COURSE_THRESHOLD
+        return distance ** 2, distance ** 2 < DEFAULT_THRESHOLD
 
     def squared_distance_returned(image_path, identity, database, model):
         distance, door_open = _verify_reference(image_path, identity, database, model)
@@ -213,7 +203,7 @@ def _verify_mistakes() -> list[Mistake]:
 
     def vector_returned(image_path, identity, database, model):
         vector = _probe_encoding(image_path, model) - np.asarray(database[identity], np.float64)
-        return vector, bool(np.linalg.norm(vector) < COURSE_THRESHOLD)
+        return vector, bool(np.linalg.norm(vector) < DEFAULT_THRESHOLD)
 
     def facenet_threshold(image_path, identity, database, model):
         distance, _ = _verify_reference(image_path, identity, database, model)
@@ -221,7 +211,7 @@ def _verify_mistakes() -> list[Mistake]:
 
     def nearest_identity(image_path, identity, database, model):
         distance = min(_distance(image_path, stored, model) for stored in database.values())
-        return distance, distance < COURSE_THRESHOLD
+        return distance, distance < DEFAULT_THRESHOLD
 
     squared_hint = ("return the Euclidean distance itself, np.linalg.norm(encoding - database[identity]), "
                     "not its square: the threshold 0.6 applies to the distance.")
@@ -274,21 +264,19 @@ def check_verify(verify: Callable, database: dict, model) -> bool:
 
 
 def _who_is_it_reference(image_path, database, model):
-    from utils.face_database import NOT_RECOGNIZED as not_recognized
-
     best_distance, best_name = float("inf"), None
     for name, stored in database.items():
         distance = _distance(image_path, stored, model)
         if distance < best_distance:
             best_distance, best_name = distance, name
-    return best_distance, best_name if best_distance < COURSE_THRESHOLD else not_recognized
+    return best_distance, best_name if best_distance < DEFAULT_THRESHOLD else NOT_RECOGNIZED
 
 
 def _who_is_it_mistakes() -> list[Mistake]:
     def all_distances(image_path, database, model):
         return [(_distance(image_path, stored, model), name) for name, stored in database.items()]
 
-    def decide(distance, name, threshold=COURSE_THRESHOLD):
+    def decide(distance, name, threshold=DEFAULT_THRESHOLD):
         return distance, name if distance < threshold else NOT_RECOGNIZED
 
     def keeps_last(image_path, database, model):
@@ -302,7 +290,7 @@ def _who_is_it_mistakes() -> list[Mistake]:
 
     def threshold_reversed(image_path, database, model):
         distance, name = min(all_distances(image_path, database, model))
-        return distance, name if distance > COURSE_THRESHOLD else NOT_RECOGNIZED
+        return distance, name if distance > DEFAULT_THRESHOLD else NOT_RECOGNIZED
 
     def squared(image_path, database, model):
         distance, name = min(all_distances(image_path, database, model))
@@ -313,11 +301,11 @@ def _who_is_it_mistakes() -> list[Mistake]:
 
     def course_message(image_path, database, model):
         distance, name = min(all_distances(image_path, database, model))
-        return distance, name if distance < COURSE_THRESHOLD else "Not in the database."
+        return distance, name if distance < DEFAULT_THRESHOLD else "Not in the database."
 
     def returns_none(image_path, database, model):
         distance, name = min(all_distances(image_path, database, model))
-        return distance, name if distance < COURSE_THRESHOLD else None
+        return distance, name if distance < DEFAULT_THRESHOLD else None
 
     def facenet_threshold(image_path, database, model):
         return decide(*min(all_distances(image_path, database, model)), threshold=FACENET_THRESHOLD)
@@ -438,8 +426,6 @@ def check_chi_square_features(chi_square_features: Callable) -> bool:
 
 def _head_output(build_siamese_head: Callable, encodings_a, encodings_b):
     """Build the learner's head for d = encodings_a.shape[1], give it known weights, run it."""
-    from utils.checks._framework import CheckFailed
-
     dimension = encodings_a.shape[1]
     head = build_siamese_head(dimension)
     weights = getattr(head, "weights", None)

@@ -6,15 +6,15 @@ from typing import Callable, Sequence
 
 import numpy as np
 
-from utils.checks._framework import Case, Mistake, _activations, _tf, check_function
+from utils import losses
+from utils.checks._framework import Case, Mistake, _activations, _call, _tf, check_function
+from utils.errors import CheckFailed
 
 __all__ = ['check_compute_content_cost', 'check_gram_matrix', 'check_compute_layer_style_cost', 'check_compute_style_cost', 'check_total_cost', 'check_train_step']
 
 # ==============================================================================================
 
 def _content_reference(content_output, generated_output):
-    from utils import losses
-
     return losses.content_cost(content_output[-1], generated_output[-1])
 
 
@@ -56,8 +56,6 @@ def check_compute_content_cost(compute_content_cost: Callable) -> bool:
 def check_gram_matrix(gram_matrix: Callable) -> bool:
     """Check ``gram_matrix(A)`` for A of shape (n_C, n_H*n_W)."""
     tf = _tf()
-    from utils import losses
-
     cases = [Case((tf.constant(np.random.default_rng(7).normal(size=(3, 2)).astype(np.float32)),),
                   description="A of shape (3, 2)"),
              Case((tf.constant(np.random.default_rng(8).normal(size=(4, 9)).astype(np.float32)),),
@@ -73,7 +71,6 @@ def check_gram_matrix(gram_matrix: Callable) -> bool:
 def check_compute_layer_style_cost(compute_layer_style_cost: Callable) -> bool:
     """Check ``compute_layer_style_cost(a_S, a_G)`` on (1, n_H, n_W, n_C) activations."""
     tf = _tf()
-    from utils import losses
 
     def unrolled(a, wrong=False):
         _, n_H, n_W, n_C = a.shape
@@ -112,8 +109,6 @@ def check_compute_style_cost(compute_style_cost: Callable, style_layers: Sequenc
     ``(layer_name, weight)`` pairs.
     """
     tf = _tf()
-    from utils import losses
-
     layers = list(style_layers or [("block1_conv1", 0.5), ("block2_conv1", 0.3), ("block3_conv1", 0.2)])
     shapes = [(1, 6, 6, 2), (1, 3, 3, 4), (1, 2, 2, 5)][:len(layers)] + [(1, 2, 2, 5)] * max(0, len(layers) - 3)
     style = [tf.constant(_activations(20 + i, s)) for i, s in enumerate(shapes)] + [tf.constant(_activations(30))]
@@ -140,8 +135,6 @@ def check_compute_style_cost(compute_style_cost: Callable, style_layers: Sequenc
 
 def check_total_cost(total_cost: Callable) -> bool:
     """Check ``total_cost(J_content, J_style, alpha=10, beta=40)``."""
-    from utils import losses
-
     cases = [Case((1.5, 2.5), description="default alpha and beta"),
              Case((0.3, 0.7), {"alpha": 2.0, "beta": 5.0}, description="alpha=2, beta=5")]
     mistakes = [
@@ -160,8 +153,6 @@ def check_total_cost(total_cost: Callable) -> bool:
 def _reference_total(vgg_model_outputs: Callable, a_C, a_S, style_layers: Sequence, alpha: float,
                      beta: float, image, style_source=None):
     """J = alpha * J_content + beta * J_style of ``image`` with the project's reference costs."""
-    from utils import losses
-
     a_G = vgg_model_outputs(image)
     style_target = a_S if style_source is None else style_source
     J_content = losses.content_cost(a_C[-1], a_G[-1])
@@ -182,8 +173,6 @@ def _saturated_test_image(image: np.ndarray) -> np.ndarray:
 
 
 def _fail(message: str):
-    from utils.checks._framework import CheckFailed
-
     print(message)
     raise CheckFailed(message)
 
@@ -222,8 +211,6 @@ def check_train_step(train_step: Callable, generated_image, vgg_model_outputs: C
         ExerciseNotImplemented, CheckFailed: as for the other checks, with the likely mistake.
     """
     tf = _tf()
-    from utils.checks._framework import Case, _call
-
     if not isinstance(generated_image, tf.Variable):
         _fail("check_train_step: pass the tf.Variable that train_step updates (generated_image); "
               f"got {type(generated_image).__name__}")
@@ -300,8 +287,6 @@ def _reference_gradient(vgg_model_outputs: Callable, a_C, a_S, style_layers: Seq
                         beta: float, image: np.ndarray) -> np.ndarray:
     """Gradient of the reference J with respect to the image (same shape as ``image``)."""
     tf = _tf()
-    from utils import losses
-
     variable = tf.Variable(image)
     with tf.GradientTape() as tape:
         a_G = vgg_model_outputs(variable)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from utils import losses
 from utils.checks._framework import Case, Mistake, _tf, check_function
 
 __all__ = ["check_batch_hard_triplet_loss"]
@@ -119,7 +120,5 @@ def check_batch_hard_triplet_loss(batch_hard_triplet_loss) -> bool:
         CheckFailed: a wrong result (prints what was expected, what came back, and a hint).
         ExerciseNotImplemented: the function still raises ``NotImplementedError``.
     """
-    from utils import losses
-
     return check_function("batch_hard_triplet_loss", batch_hard_triplet_loss, losses.batch_hard_triplet_loss,
                           _batch_hard_cases(), _batch_hard_mistakes())

@@ -1,0 +1,107 @@
+"""Tests for utils.convnets.visualize (and the patch plots of utils.plotting it feeds).
+
+Top patches use a hand-made "model" (a plain function); feature visualisation uses a tiny random
+convnet the test builds itself. No pretrained weights are needed.
+"""
+
+import keras
+import matplotlib.pyplot
+import numpy as np
+import pytest
+
+from utils import plotting
+from utils.convnets import visualize
+from utils.convnets.arithmetic import ReceptiveField
+
+
+def _model(batch):
+    """Two units on a 1x1 field: unit 0 = red channel, unit 1 = green channel (values in [0, 1])."""
+    return {"layer": batch[..., :2]}
+
+
+def _images():
+    images = np.zeros((4, 8, 8, 3), np.uint8)
+    images[1, 2, 5, 0] = 200      # brightest red at (2, 5) of image 1
+    images[3, 6, 1, 0] = 100
+    images[2, 0, 0, 1] = 250      # brightest green at (0, 0) of image 2
+    return images
+
+
+def test_activation_maxima_values_and_positions():
+    maxima = visualize.activation_maxima(_model, _images(), ["layer"], batch_size=3, progress=False)["layer"]
+    assert maxima.feature_shape == (8, 8) and maxima.n_units == 2
+    np.testing.assert_allclose(maxima.values[:, 0], [0, 200 / 255, 0, 100 / 255], rtol=1e-6)
+    assert maxima.positions[1, 0].tolist() == [2, 5]
+    assert maxima.positions[2, 1].tolist() == [0, 0]
+
+
+def test_top_patches_order_and_crops():
+    images = _images()
+    maxima = visualize.activation_maxima(_model, images, ["layer"], progress=False)["layer"]
+    field = ReceptiveField("layer", (3, 3), (1, 1), (0.0, 0.0))
+    found = visualize.top_patches(maxima, images, field, unit=0, top_k=2)
+    assert found.image_indices.tolist() == [1, 3]
+    assert found.boxes[0] == ((1, 4), (4, 7))
+    assert found.patches[0].shape == (3, 3, 3) and found.patches[0][1, 1, 0] == 200
+    assert found.field_size == (3, 3)
+    green = visualize.top_patches(maxima, images, field, unit=1, top_k=1)
+    assert green.patches[0][0, 0, 0] == 128      # outside the image: gray padding
+    with pytest.raises(ValueError):
+        visualize.top_patches(maxima, images, field, unit=2)
+
+
+def test_crop_box_and_grid():
+    image = np.arange(4 * 4 * 3, dtype=np.uint8).reshape(4, 4, 3)
+    np.testing.assert_array_equal(visualize.crop_box(image, ((1, 3), (0, 2))), image[1:3, 0:2])
+    assert plotting.patch_grid([image] * 7, columns=3, size=10, gap=2).shape == (34, 34, 3)
+
+
+def test_pick_units_skips_dead_units():
+    maxima = visualize.LayerMaxima("l", np.array([[0.0, 1.0, 0.0, 2.0]], np.float32),
+                                      np.zeros((1, 4, 2), np.int32), (1, 1))
+    assert visualize.pick_units(maxima, 5) == [1, 3]
+
+
+def test_bad_images_raise():
+    with pytest.raises(ValueError):
+        visualize.activation_maxima(_model, np.zeros((2, 8, 8)), ["layer"], progress=False)
+    with pytest.raises(ValueError):
+        visualize.activation_maxima(_model, np.zeros((2, 8, 8, 3), np.uint8), ["other"], progress=False)
+
+
+def test_show_unit_patches_draws_one_tile_per_unit(tmp_path):
+    images = _images()
+    maxima = visualize.activation_maxima(_model, images, ["layer"], progress=False)["layer"]
+    field = ReceptiveField("layer", (3, 3), (1, 1), (0.0, 0.0))
+    found = {"layer": [visualize.top_patches(maxima, images, field, unit) for unit in (0, 1)]}
+    figure = plotting.show_unit_patches(found, title="units", path=tmp_path / "patches.png")
+    titles = [axis.get_title() for axis in figure.axes]
+    assert titles == ["layer #0\nfield 3 px, top 1", "layer #1\nfield 3 px, top 1"]
+    assert (tmp_path / "patches.png").stat().st_size > 0
+    matplotlib.pyplot.close(figure)
+
+
+# Feature visualisation
+# ----------------------------------------------------------------------------------------------
+
+def _convnet():
+    keras.utils.set_random_seed(0)
+    inputs = keras.Input((None, None, 3))
+    features = keras.layers.Conv2D(4, 3, activation="relu", name="conv")(inputs)
+    return keras.Model(inputs, {"conv": features})
+
+
+def test_gradient_ascent_increases_the_unit():
+    model = _convnet()
+    units = [0, 2]
+    images = visualize.visualize_units(model, "conv", units, size=24, steps=15, octaves=2, progress=False)
+    assert images.shape == (2, 24, 24, 3) and images.dtype == np.uint8
+    gray = np.full((2, 24, 24, 3), 128, np.uint8)
+    after = visualize.unit_activations(model, "conv", images, units)
+    before = visualize.unit_activations(model, "conv", gray, units)
+    assert np.all(after > before + 0.05)
+
+
+def test_bad_unit_raises():
+    with pytest.raises(ValueError):
+        visualize.visualize_units(_convnet(), "conv", [9], size=16, steps=1, octaves=1, progress=False)

@@ -1,0 +1,160 @@
+"""The face-recognition command line: ``python -m utils.faces enroll|verify|identify|evaluate``.
+
+Examples::
+
+    python -m utils.faces enroll   --db people.npz --name ada ada1.jpg ada2.jpg
+    python -m utils.faces verify   --db people.npz --name ada door_camera.jpg
+    python -m utils.faces identify --db people.npz door_camera.jpg group.jpg
+    python -m utils.faces evaluate --pairs lfw/pairs.txt --images lfw/images --json lfw.json --plot lfw.png
+
+Exit codes: 0 on success; 1 when ``verify`` finds that the face does not match; 2 for a user
+error (unreadable image, no face, unknown identity, missing or corrupt database, malformed pairs
+file), printed as one line ``error: ...`` on stderr. ``identify`` prints one tab-separated line
+per face found, reports images without a face on stderr, goes on with the others and exits 2 at
+the end if any failed.
+
+Example:
+    >>> from utils.faces import cli
+    >>> cli.build_parser().parse_args(["verify", "--db", "people.npz", "--name", "ada", "door.jpg"]).command
+    'verify'
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+from typing import Sequence
+
+from utils import errors, files, plotting
+from utils.faces import encoder, lfw
+from utils.faces.database import FaceDatabase
+
+
+def _load_database(path: Path, must_exist: bool, threshold: float | None) -> FaceDatabase:
+    if not path.exists():
+        if must_exist:
+            raise errors.UsageError(f"face database {path} does not exist; enroll someone first with "
+                                    f"`python -m utils.faces enroll --db {path} --name NAME IMAGE`")
+        return FaceDatabase(threshold=threshold)
+    return FaceDatabase.load(path, threshold=threshold)
+
+
+def _command_enroll(args) -> int:
+    database = _load_database(Path(args.db), must_exist=False, threshold=args.threshold)
+    added = database.enroll(args.name, encoder.encode_images(list(args.images)))
+    database.save(args.db)
+    print(f"enrolled {added} image(s) of {args.name}; {args.db} now holds {len(database)} "
+          f"identities, {database.num_vectors} encodings")
+    return 0
+
+
+def _command_verify(args) -> int:
+    database = _load_database(Path(args.db), must_exist=True, threshold=args.threshold)
+    if args.name not in database:
+        raise errors.UnknownIdentityError(f"unknown identity {args.name!r}; enrolled: "
+                                          f"{', '.join(database.identities) or 'none'}")
+    distance, match = database.verify(encoder.encode_images([args.image])[0], args.name)
+    print(f"{args.image}: {'MATCH' if match else 'NO MATCH'} {args.name} distance={distance:.4f} "
+          f"threshold={database.threshold:g}")
+    return 0 if match else 1
+
+
+def _command_identify(args) -> int:
+    database = _load_database(Path(args.db), must_exist=True, threshold=args.threshold)
+    failures = 0
+    for image in args.images:
+        try:
+            encodings, found = encoder.encode_all_faces(image)
+        except (errors.NoFaceError, errors.ImageError) as error:  # report, go on with the others
+            errors.report(error)
+            failures += 1
+            continue
+        answers = database.identify_many(encodings)
+        for number, (face, (distance, identity)) in enumerate(zip(found, answers)):
+            x, y, width, height = (int(round(value)) for value in face.box)
+            print(f"{image}\tface {number}\tbox=({x},{y},{width},{height})\t{identity}\t"
+                  f"distance={distance:.4f}")
+    return 2 if failures else 0
+
+
+def _command_evaluate(args) -> int:
+    flip = None if args.flip is None else args.flip == "on"
+    result = lfw.evaluate_lfw(args.pairs, args.images, threshold=args.threshold, flip=flip,
+                              max_pairs_per_fold=args.max_pairs_per_fold,
+                              use_cache=not args.no_cache, progress=not args.quiet)
+    print(result.summary())
+    if args.json:
+        files.write_text(args.json, json.dumps(result.to_dict(), indent=2) + "\n")
+        print(f"wrote {args.json}")
+    if args.plot:
+        plotting.plot_verification(result, path=args.plot)
+        print(f"wrote {args.plot}")
+    return 0
+
+
+_COMMANDS = {"enroll": _command_enroll, "verify": _command_verify, "identify": _command_identify,
+             "evaluate": _command_evaluate}
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The ``python -m utils.faces`` argument parser."""
+    parser = argparse.ArgumentParser(
+        prog="python -m utils.faces",
+        description="Face recognition with MTCNN + dlib's face ResNet: enroll people in a database, "
+                    "verify or identify faces, evaluate on LFW pairs.",
+        epilog="exit codes: 0 ok, 1 verify found no match, 2 user error (one line on stderr). "
+               "Run `python -m utils.faces COMMAND --help` for a command's options.")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    enroll = commands.add_parser("enroll", help="add images of one person to a database",
+                                 description="Encode the largest face of each image and add the encodings "
+                                             "to the database under NAME (the file is created if missing).")
+    enroll.add_argument("--db", required=True, help="database .npz (created if missing)")
+    enroll.add_argument("--name", required=True, help="identity to enroll")
+    enroll.add_argument("--threshold", type=float, default=None, help="threshold to store (new DB)")
+    enroll.add_argument("images", nargs="+", help="image files (largest face of each)")
+
+    verify = commands.add_parser("verify", help="1:1 check of a probe against a name",
+                                 description="Is the largest face of IMAGE the enrolled person NAME? "
+                                             "Prints MATCH or NO MATCH with the distance; exit code 1 "
+                                             "when it does not match.")
+    verify.add_argument("--db", required=True, help="database .npz")
+    verify.add_argument("--name", required=True, help="claimed identity")
+    verify.add_argument("--threshold", type=float, default=None,
+                        help="decision threshold (default: the one stored in the database)")
+    verify.add_argument("image", help="image file of the person to check")
+
+    identify = commands.add_parser("identify", help="1:K search for every face in the images",
+                                   description="For every face of every image, print the nearest enrolled "
+                                               "identity, or 'not recognized' at or beyond the threshold.")
+    identify.add_argument("--db", required=True, help="database .npz")
+    identify.add_argument("--threshold", type=float, default=None,
+                          help="decision threshold (default: the one stored in the database)")
+    identify.add_argument("images", nargs="+", help="image files")
+
+    evaluate = commands.add_parser("evaluate", help="LFW-protocol evaluation on a pairs.txt",
+                                   description="k-fold accuracy (threshold fitted on the other folds), AUC, "
+                                               "EER and VAL@FAR=1e-3 on LFW-style pairs.")
+    evaluate.add_argument("--pairs", required=True, help="official LFW pairs.txt (any number of folds)")
+    evaluate.add_argument("--images", required=True, help="folder with <Name>/<Name>_NNNN.jpg")
+    evaluate.add_argument("--threshold", type=float, default=None,
+                          help="score this fixed threshold instead of fitting one on the other folds")
+    evaluate.add_argument("--flip", choices=("on", "off"), default=None,
+                          help="flip test-time augmentation (default: on)")
+    evaluate.add_argument("--max-pairs-per-fold", type=int, default=None,
+                          help="use a subset (default: all; fast mode: 100)")
+    evaluate.add_argument("--no-cache", action="store_true", help="do not use the on-disk chip cache")
+    evaluate.add_argument("--json", help="write the figures to this JSON file")
+    evaluate.add_argument("--plot", help="save the ROC + distance histograms to this PNG")
+    evaluate.add_argument("--quiet", action="store_true", help="no progress bars")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line; returns the exit code (0 ok, 1 verify said no match, 2 user error)."""
+    args = build_parser().parse_args(argv)
+    try:
+        return _COMMANDS[args.command](args)
+    except (errors.CourseError, OSError) as error:
+        return errors.report(error)

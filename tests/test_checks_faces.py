@@ -12,6 +12,7 @@ image is detected and encoded once per test session. The notebook-03 checks need
 import keras
 import numpy as np
 import pytest
+import tensorflow as tf
 
 from utils import assets, checks
 from utils.checks._framework import CheckFailed, ExerciseNotImplemented
@@ -24,13 +25,133 @@ THRESHOLD = 0.6
 NOT_RECOGNIZED = "not recognized"
 
 
-def _assert_hint(capsys, check, function, *args, hint):
+def _failure(capsys, check, function, *args) -> str:
+    """The message of the CheckFailed that ``check(function, *args)`` raises; nothing is printed."""
     with pytest.raises(CheckFailed) as failure:
         check(function, *args)
     assert not isinstance(failure.value, ExerciseNotImplemented)
-    printed = capsys.readouterr().out
-    assert hint in printed, printed
-    assert "All tests passed." not in printed
+    assert capsys.readouterr().out == ""   # the message is raised once, not printed as well
+    return str(failure.value)
+
+
+def _assert_hint(capsys, check, function, *args, hint):
+    message = _failure(capsys, check, function, *args)
+    assert hint in message, message
+    assert message.count("Likely mistake") <= 1, message
+
+
+# ---------------------------------------------------------------------------- notebook 01: triplet_loss
+
+GRAPH_HINT = "use tf.* operations: NumPy cannot run inside the compiled training step"
+
+
+def triplet_solution(y_true, y_pred, alpha=0.2):
+    anchor, positive, negative = y_pred[0], y_pred[1], y_pred[2]
+    positive_distance = tf.reduce_sum(tf.square(tf.subtract(anchor, positive)), axis=-1)
+    negative_distance = tf.reduce_sum(tf.square(tf.subtract(anchor, negative)), axis=-1)
+    return tf.reduce_sum(tf.maximum(positive_distance - negative_distance + alpha, 0.0))
+
+
+def _triplet_variant(hinge="each", axis=-1, power=2, margin=True, reduce="sum", squared_twice=False):
+    """A learner's triplet loss; each keyword reproduces one slip (the defaults are right)."""
+    def loss(y_true, y_pred, alpha=0.2):
+        anchor, positive, negative = (tf.convert_to_tensor(value, tf.float32) for value in y_pred)
+        if power == 2:
+            positive_distance = tf.reduce_sum(tf.square(anchor - positive), axis=axis)
+            negative_distance = tf.reduce_sum(tf.square(anchor - negative), axis=axis)
+        else:
+            positive_distance = tf.sqrt(tf.reduce_sum(tf.square(anchor - positive), axis=axis))
+            negative_distance = tf.sqrt(tf.reduce_sum(tf.square(anchor - negative), axis=axis))
+        if squared_twice:
+            positive_distance, negative_distance = positive_distance ** 2, negative_distance ** 2
+        basic = positive_distance - negative_distance + (alpha if margin else 0.0)
+        total = tf.reduce_sum if reduce == "sum" else tf.reduce_mean
+        if hinge == "each":
+            return total(tf.maximum(basic, 0.0))
+        if hinge == "after":
+            return tf.maximum(total(basic), 0.0)
+        return total(basic)
+    return loss
+
+
+def triplet_numpy(y_true, y_pred, alpha=0.2):
+    anchor, positive, negative = (np.asarray(value) for value in y_pred)
+    basic = np.sum((anchor - positive) ** 2, axis=-1) - np.sum((anchor - negative) ** 2, axis=-1) + alpha
+    return np.sum(np.maximum(basic, 0.0))
+
+
+def triplet_numpy_wrapped(y_true, y_pred, alpha=0.2):
+    """Converts to NumPy and back: a tensor with the right value, but not inside tf.function."""
+    return tf.constant(triplet_numpy(y_true, [np.asarray(value) for value in y_pred], alpha))
+
+
+def test_triplet_solutions_pass(capsys):
+    assert checks.check_triplet_loss(triplet_solution) is None
+    assert checks.check_triplet_loss(tf.function(triplet_solution)) is None
+    assert checks.check_triplet_loss(_triplet_variant()) is None
+    assert capsys.readouterr().out == "All tests passed.\n" * 3
+
+
+@pytest.mark.parametrize("wrong, hint", [
+    (_triplet_variant(hinge="after"), "max of the sum"),
+    (_triplet_variant(axis=None), "missing axis=-1"),
+    (_triplet_variant(power=1), "distances not squared"),
+    (_triplet_variant(squared_twice=True), "squared twice"),
+    (_triplet_variant(margin=False), "forgot alpha"),
+    (_triplet_variant(reduce="mean"), "mean instead of sum"),
+    (_triplet_variant(hinge=None), "no hinge"),
+])
+def test_triplet_mistakes_get_their_own_hint_only(capsys, wrong, hint):
+    message = _failure(capsys, checks.check_triplet_loss, wrong)
+    assert f"Likely mistake ({hint})" in message
+    assert message.count("Likely mistake") == 1, message
+
+
+def test_triplet_in_numpy_gets_a_hint_about_types(capsys):
+    message = _failure(capsys, checks.check_triplet_loss, triplet_numpy)
+    assert "the value is right" in message and "numpy.float" in message
+    assert "the course expects a tf.Tensor" in message and GRAPH_HINT in message
+
+
+def test_triplet_through_numpy_fails_inside_tf_function(capsys):
+    message = _failure(capsys, checks.check_triplet_loss, triplet_numpy_wrapped)
+    assert "fails inside tf.function" in message and GRAPH_HINT in message
+    assert "np.asarray(value) for value in y_pred" in message
+
+
+def test_tensorflow_raising_not_implemented_is_not_taken_for_a_stub(capsys):
+    """The learner's own @tf.function with NumPy inside: TensorFlow raises NotImplementedError
+    ("Cannot convert a symbolic tf.Tensor to a numpy array") from its own code, not the learner's."""
+    compiled_numpy = tf.function(triplet_numpy)
+    message = _failure(capsys, checks.check_triplet_loss, compiled_numpy)
+    assert "not implemented" not in message
+    assert "NotImplementedError: Cannot convert a symbolic tf.Tensor" in message and GRAPH_HINT in message
+
+
+def test_triplet_stub_is_not_implemented():
+    def triplet_loss(y_true, y_pred, alpha=0.2):
+        # YOUR CODE HERE
+        raise NotImplementedError("Exercise `triplet_loss`: replace this line with your code.")
+
+    with pytest.raises(ExerciseNotImplemented, match="Exercise `triplet_loss` is not implemented yet"):
+        checks.check_triplet_loss(triplet_loss)
+
+
+def test_a_stub_compiled_by_tf_function_is_still_a_stub():
+    @tf.function
+    def triplet_loss(y_true, y_pred, alpha=0.2):
+        raise NotImplementedError("Exercise `triplet_loss`: replace this line with your code.")
+
+    with pytest.raises(ExerciseNotImplemented, match="Exercise `triplet_loss` is not implemented yet"):
+        checks.check_triplet_loss(triplet_loss)
+
+
+def test_check_failed_shows_as_one_short_message_in_ipython(capsys):
+    with pytest.raises(CheckFailed) as failure:
+        checks.check_triplet_loss(_triplet_variant(hinge=None))
+    rendered = failure.value._render_traceback_()
+    assert len(rendered) == 1 and rendered[0].startswith("CheckFailed: Exercise `triplet_loss`: wrong result")
+    assert "Traceback" not in rendered[0] and "utils/checks" not in rendered[0]
 
 
 # ---------------------------------------------------------------------------- notebook 01 setup
@@ -114,7 +235,7 @@ def verify_stub(image_path, identity, database, model):
 @needs_encoder
 def test_verify_solution_passes(capsys, course):
     model, database = course
-    assert checks.check_verify(verify_solution, database, model)
+    assert checks.check_verify(verify_solution, database, model) is None
     printed = capsys.readouterr().out
     assert printed.strip() == "All tests passed."  # the learner's own prints are silenced
 
@@ -135,6 +256,38 @@ def test_verify_mistakes_get_their_hint(capsys, course, wrong, hint):
     _assert_hint(capsys, checks.check_verify, wrong, database, model, hint=f"({hint})")
 
 
+def verify_int_flag(image_path, identity, database, model):
+    dist = np.linalg.norm(encode(image_path, model) - database[identity])
+    return dist, int(dist < THRESHOLD)
+
+
+def verify_three_values(image_path, identity, database, model):
+    dist = np.linalg.norm(encode(image_path, model) - database[identity])
+    return dist, dist < THRESHOLD, identity
+
+
+@pytest.mark.slow
+@needs_encoder
+def test_verify_facenet_threshold_is_not_mistaken_for_a_reversed_comparison(capsys, course):
+    """At distance 0.65 both "0.7" and "dist > 0.6" open the door; only 0.7 also agrees on every other case."""
+    model, database = course
+    message = _failure(capsys, checks.check_verify, verify_facenet_threshold, database, model)
+    assert "(the course's FaceNet threshold)" in message
+    assert "reversed" not in message
+
+
+@pytest.mark.slow
+@needs_encoder
+@pytest.mark.parametrize("wrong, words", [
+    (verify_int_flag, "expected a bool (True or False); got the int 1"),
+    (verify_three_values, "return exactly 2 values"),
+])
+def test_verify_type_errors_get_a_hint_about_types(capsys, course, wrong, words):
+    model, database = course
+    message = _failure(capsys, checks.check_verify, wrong, database, model)
+    assert "Wrong type" in message and words in message
+
+
 @pytest.mark.slow
 @needs_encoder
 def test_verify_stub_is_not_implemented(course):
@@ -145,9 +298,8 @@ def test_verify_stub_is_not_implemented(course):
 
 @needs_encoder
 def test_verify_check_needs_the_course_database(capsys):
-    with pytest.raises(CheckFailed):
+    with pytest.raises(CheckFailed, match="younes"):
         checks.check_verify(verify_solution, {"somebody": np.zeros((1, 128))}, None)
-    assert "younes" in capsys.readouterr().out
 
 
 # ---- who_is_it ---------------------------------------------------------------------------------
@@ -237,7 +389,7 @@ def who_is_it_stub(image_path, database, model):
 @needs_encoder
 def test_who_is_it_solution_passes(capsys, course):
     model, database = course
-    assert checks.check_who_is_it(who_is_it_solution, database, model)
+    assert checks.check_who_is_it(who_is_it_solution, database, model) is None
     assert capsys.readouterr().out.strip() == "All tests passed."
 
 
@@ -262,6 +414,14 @@ def test_who_is_it_mistakes_get_their_hint(capsys, course, wrong, hint):
 
 @pytest.mark.slow
 @needs_encoder
+def test_who_is_it_returning_only_the_name_gets_a_hint_about_types(capsys, course):
+    model, database = course
+    message = _failure(capsys, checks.check_who_is_it, lambda *args: who_is_it_solution(*args)[1], database, model)
+    assert "Wrong type: return a tuple of 2 values" in message
+
+
+@pytest.mark.slow
+@needs_encoder
 def test_who_is_it_stub_is_not_implemented(course):
     model, database = course
     with pytest.raises(ExerciseNotImplemented):
@@ -270,12 +430,16 @@ def test_who_is_it_stub_is_not_implemented(course):
 
 # ---------------------------------------------------------------------------- notebook 03
 
+KERAS_HINT = "NumPy cannot run on the symbolic keras.Input tensors of a Keras model"
+
+
 def chi_square_solution(encodings_a, encodings_b, epsilon=1e-6):
     return keras.ops.square(encodings_a - encodings_b) / (keras.ops.abs(encodings_a) + keras.ops.abs(encodings_b)
                                                           + epsilon)
 
 
-def chi_square_numpy_solution(encodings_a, encodings_b, epsilon=1e-6):
+def chi_square_numpy(encodings_a, encodings_b, epsilon=1e-6):
+    """Right on arrays; the notebook's model-building cell calls it on keras.Input tensors."""
     return (encodings_a - encodings_b) ** 2 / (np.abs(encodings_a) + np.abs(encodings_b) + epsilon)
 
 
@@ -304,10 +468,15 @@ def chi_square_stub(encodings_a, encodings_b, epsilon=1e-6):
     raise NotImplementedError("Exercise `chi_square_features`: replace this line with your code.")
 
 
-def test_chi_square_solutions_pass(capsys):
-    assert checks.check_chi_square_features(chi_square_solution)
-    assert checks.check_chi_square_features(chi_square_numpy_solution)
-    assert capsys.readouterr().out.count("All tests passed.") == 2
+def test_chi_square_solution_passes(capsys):
+    assert checks.check_chi_square_features(chi_square_solution) is None
+    assert capsys.readouterr().out == "All tests passed.\n"
+
+
+def test_chi_square_in_numpy_fails_in_its_own_check(capsys):
+    message = _failure(capsys, checks.check_chi_square_features, chi_square_numpy)
+    assert "`chi_square_features` gives the right answer on arrays, but fails on the symbolic keras.Input" in message
+    assert "np.abs(encodings_a)" in message and KERAS_HINT in message
 
 
 @pytest.mark.parametrize("wrong, hint", [
@@ -322,18 +491,18 @@ def test_chi_square_mistakes_get_their_hint(capsys, wrong, hint):
 
 
 def test_chi_square_stub_is_not_implemented():
-    with pytest.raises(ExerciseNotImplemented):
+    with pytest.raises(ExerciseNotImplemented, match="`chi_square_features` is not implemented yet"):
         checks.check_chi_square_features(chi_square_stub)
 
 
-def _head(features, activation="sigmoid", hidden=None):
+def _head(features, activation="sigmoid", hidden=None, name="same_person"):
     def build(dimension=128):
         encoding_a = keras.Input(shape=(dimension,))
         encoding_b = keras.Input(shape=(dimension,))
         values = features(encoding_a, encoding_b)
         if hidden:
             values = keras.layers.Dense(hidden, activation="relu")(values)
-        output = keras.layers.Dense(1, activation=activation)(values)
+        output = keras.layers.Dense(1, activation=activation, name=name)(values)
         return keras.Model([encoding_a, encoding_b], output)
 
     return build
@@ -346,7 +515,8 @@ def head_with_lambda_layer(dimension=128):
     encoding_a = keras.Input(shape=(dimension,))
     encoding_b = keras.Input(shape=(dimension,))
     features = keras.layers.Lambda(lambda tensors: keras.ops.abs(tensors[0] - tensors[1]))([encoding_a, encoding_b])
-    return keras.Model([encoding_a, encoding_b], keras.layers.Dense(1, activation="sigmoid")(features))
+    output = keras.layers.Dense(1, activation="sigmoid", name="same_person")(features)
+    return keras.Model([encoding_a, encoding_b], output)
 
 
 def head_stub(dimension=128):
@@ -354,9 +524,9 @@ def head_stub(dimension=128):
 
 
 def test_siamese_head_solutions_pass(capsys):
-    assert checks.check_build_siamese_head(head_solution)
-    assert checks.check_build_siamese_head(head_with_lambda_layer)
-    assert capsys.readouterr().out.count("All tests passed.") == 2
+    assert checks.check_build_siamese_head(head_solution) is None
+    assert checks.check_build_siamese_head(head_with_lambda_layer) is None
+    assert capsys.readouterr().out == "All tests passed.\n" * 2
 
 
 @pytest.mark.parametrize("wrong, hint", [
@@ -368,6 +538,14 @@ def test_siamese_head_solutions_pass(capsys):
 ])
 def test_siamese_head_mistakes_get_their_hint(capsys, wrong, hint):
     _assert_hint(capsys, checks.check_build_siamese_head, wrong, hint=hint)
+
+
+@pytest.mark.parametrize("name", [None, "output"])
+def test_siamese_head_needs_the_dense_layer_named_same_person(capsys, name):
+    """A later cell of notebook 03 calls head.get_layer("same_person"): the check requires the name."""
+    message = _failure(capsys, checks.check_build_siamese_head, _head(lambda a, b: keras.ops.abs(a - b), name=name))
+    assert "the output values are right, but the Dense layer is not named \"same_person\"" in message
+    assert 'keras.layers.Dense(1, activation="sigmoid", name="same_person")' in message
 
 
 def test_siamese_head_stub_is_not_implemented():

@@ -45,14 +45,15 @@ def total_solution(J_content, J_style, alpha=10, beta=40):
     return alpha * J_content + beta * J_style
 
 
-def test_course_solutions_pass(capsys):
-    checks.check_compute_content_cost(content_cost_solution)
-    checks.check_gram_matrix(gram_solution)
-    checks.check_compute_layer_style_cost(layer_style_solution)
-    checks.check_compute_style_cost(style_solution)
-    checks.check_compute_style_cost(style_solution, [("block1_conv1", 0.7), ("block3_conv1", 0.3)])
-    checks.check_total_cost(total_solution)
-    assert capsys.readouterr().out.count("All tests passed.") == 6
+def test_course_solutions_pass_and_return_nothing(capsys):
+    assert checks.check_compute_content_cost(content_cost_solution) is None
+    assert checks.check_gram_matrix(gram_solution) is None
+    assert checks.check_compute_layer_style_cost(layer_style_solution) is None
+    assert checks.check_compute_style_cost(style_solution) is None
+    assert checks.check_compute_style_cost(style_solution, [("block1_conv1", 0.7), ("block3_conv1", 0.3)]) is None
+    assert checks.check_total_cost(total_solution) is None
+    assert checks.check_total_cost(tf.function(total_solution)) is None   # the course decorates it
+    assert capsys.readouterr().out == "All tests passed.\n" * 7
 
 
 def test_content_cost_unrolling_does_not_matter(capsys):
@@ -64,7 +65,7 @@ def test_content_cost_unrolling_does_not_matter(capsys):
         a_G = tf.reshape(a_G, [n_C, n_H * n_W])
         return tf.reduce_sum(tf.square(a_C - a_G)) / (4.0 * n_H * n_W * n_C)
 
-    assert checks.check_compute_content_cost(unrolled_channels_first)
+    checks.check_compute_content_cost(unrolled_channels_first)
     assert "All tests passed." in capsys.readouterr().out
 
 
@@ -139,8 +140,10 @@ def _style_skips_first_layer(style_image_output, generated_image_output, STYLE_L
 def test_cost_mistakes_get_their_hint(check, wrong, hint, capsys):
     with pytest.raises(checks.CheckFailed) as error:
         check(wrong)
-    assert hint in str(error.value) and "expected" in str(error.value)
-    assert hint in capsys.readouterr().out
+    message = str(error.value)
+    assert hint in message and "expected" in message
+    assert message.count("Likely mistake") == 1
+    assert capsys.readouterr().out == ""   # raised once, not printed as well
 
 
 @pytest.mark.parametrize("check", [checks.check_compute_content_cost, checks.check_gram_matrix,
@@ -152,6 +155,93 @@ def test_cost_stubs_are_reported_as_not_implemented(check):
 
     with pytest.raises(checks.ExerciseNotImplemented, match="is not implemented yet"):
         check(stub)
+
+
+# ---- NumPy where TensorFlow is needed ---------------------------------------------------------
+
+GRAPH_HINT = "use tf.* operations: NumPy cannot run inside the compiled training step"
+
+
+def _numpy_content(content_output, generated_output):
+    a_C, a_G = np.asarray(content_output[-1]), np.asarray(generated_output[-1])
+    _, n_H, n_W, n_C = a_G.shape
+    return np.sum(np.square(a_C - a_G)) / (4.0 * n_H * n_W * n_C)
+
+
+def _numpy_gram(A):
+    return np.dot(A, np.transpose(A))
+
+
+def _numpy_layer_style(a_S, a_G):
+    _, n_H, n_W, n_C = a_G.shape
+    a_S = np.transpose(np.reshape(a_S, (-1, n_C)))
+    a_G = np.transpose(np.reshape(a_G, (-1, n_C)))
+    return np.sum(np.square(_numpy_gram(a_S) - _numpy_gram(a_G))) / (4.0 * n_C ** 2 * (n_H * n_W) ** 2)
+
+
+def _numpy_style(style_image_output, generated_image_output, STYLE_LAYERS):
+    return sum(weight * _numpy_layer_style(a_S, a_G) for (_, weight), a_S, a_G
+               in zip(STYLE_LAYERS, style_image_output[:-1], generated_image_output[:-1]))
+
+
+def _python_float_total(J_content, J_style, alpha=10, beta=40):
+    return float(alpha * J_content + beta * J_style)
+
+
+@pytest.mark.parametrize("check, wrong, exercise", [
+    (checks.check_compute_content_cost, _numpy_content, "compute_content_cost"),
+    (checks.check_gram_matrix, _numpy_gram, "gram_matrix"),
+    (checks.check_compute_layer_style_cost, _numpy_layer_style, "compute_layer_style_cost"),
+    (checks.check_compute_style_cost, _numpy_style, "compute_style_cost"),
+    (checks.check_total_cost, _python_float_total, "total_cost"),
+])
+def test_numpy_results_are_rejected_with_a_hint_about_types(check, wrong, exercise, capsys):
+    with pytest.raises(checks.CheckFailed) as error:
+        check(wrong)
+    message = str(error.value)
+    assert not isinstance(error.value, checks.ExerciseNotImplemented)
+    assert f"Exercise `{exercise}`: the value is right" in message
+    assert "the course expects a tf.Tensor" in message and GRAPH_HINT in message
+    assert capsys.readouterr().out == ""
+
+
+def _content_numpy_inside(content_output, generated_output):
+    """Returns a tensor with the right value eagerly, but NumPy cannot run on a symbolic tensor."""
+    a_C, a_G = content_output[-1], generated_output[-1]
+    _, n_H, n_W, n_C = a_G.get_shape().as_list()
+    return tf.constant(np.sum(np.square(a_C - a_G))) / (4.0 * n_H * n_W * n_C)
+
+
+def _gram_via_numpy_method(A):
+    values = A.numpy()
+    return tf.constant(values @ values.T)
+
+
+def _layer_style_python_loop(a_S, a_G):
+    """Converts to NumPy with np.asarray: fine eagerly, impossible inside tf.function."""
+    return tf.constant(_numpy_layer_style(np.asarray(a_S), np.asarray(a_G)))
+
+
+@pytest.mark.parametrize("check, wrong, exercise, line", [
+    (checks.check_compute_content_cost, _content_numpy_inside, "compute_content_cost", "np.sum(np.square(a_C - a_G))"),
+    (checks.check_gram_matrix, _gram_via_numpy_method, "gram_matrix", "values = A.numpy()"),
+    (checks.check_compute_layer_style_cost, _layer_style_python_loop, "compute_layer_style_cost", "np.asarray(a_S)"),
+])
+def test_graph_incompatible_code_fails_in_its_own_check(check, wrong, exercise, line):
+    """Right tensors eagerly; inside tf.function TensorFlow raises (some of it NotImplementedError,
+    which must not be mistaken for the learner's stub)."""
+    with pytest.raises(checks.CheckFailed) as error:
+        check(wrong)
+    message = str(error.value)
+    assert not isinstance(error.value, checks.ExerciseNotImplemented), message
+    assert f"Exercise `{exercise}` gives the right answer when called directly, but fails inside tf.function" in message
+    assert line in message and GRAPH_HINT in message
+    assert "Traceback" not in message and len(message.splitlines()) == 3
+
+
+def test_total_cost_made_of_tensors_passes_without_a_decorator(capsys):
+    checks.check_total_cost(lambda J_content, J_style, alpha=10, beta=40: alpha * J_content + beta * J_style)
+    assert capsys.readouterr().out == "All tests passed.\n"
 
 
 # ---- train_step ------------------------------------------------------------------------------
@@ -183,8 +273,9 @@ def setting():
     return network, network(tf.constant(content)), network(tf.constant(style)), content
 
 
-def make_train_step(setting, mistake=None):
-    """A course-style train_step with its own Adam and image; ``mistake`` names a deliberate bug."""
+def make_train_step(setting, mistake=None, content_cost=content_cost_solution):
+    """A course-style train_step with its own Adam and image; ``mistake`` names a deliberate bug and
+    ``content_cost`` is the learner's compute_content_cost it calls."""
     vgg_model_outputs, a_C, a_S, content = setting
     generated_image = tf.Variable(np.clip(content + 0.1, 0.0, 1.0))
     optimizer = keras.optimizers.Adam(learning_rate=0.05)
@@ -196,14 +287,21 @@ def make_train_step(setting, mistake=None):
         with tf.GradientTape() as tape:
             a_G = vgg_model_outputs(generated_image)
             J_style = style_solution(style_source, a_G, STYLE_LAYERS)
-            J_content = content_cost_solution(a_C, a_G)
+            J_content = content_cost(a_C, a_G)
             J = total_solution(J_content, J_style, alpha=alpha, beta=beta)
-        grad = tape.gradient(J, generated_image)
+        if mistake == "style only":
+            grad = tape.gradient(J_style, generated_image)
+        elif mistake == "content only":
+            grad = tape.gradient(J_content, generated_image)
+        else:
+            grad = tape.gradient(J, generated_image)
         if mistake == "ascent":
             grad = -grad
         if mistake != "no update":
             optimizer.apply_gradients([(grad, generated_image)])
-        if mistake != "no clip":
+        if mistake == "np.clip":
+            generated_image.assign(np.clip(generated_image, 0.0, 1.0))
+        elif mistake != "no clip":
             generated_image.assign(tf.clip_by_value(generated_image, 0.0, 1.0))
         if mistake == "after update":
             a_G = vgg_model_outputs(generated_image)
@@ -223,8 +321,8 @@ def _check(setting, train_step, generated_image, optimizer=None):
 def test_train_step_solution_passes_and_state_is_restored(setting, capsys):
     train_step, generated_image, optimizer = make_train_step(setting)
     before = generated_image.numpy()
-    assert _check(setting, train_step, generated_image, optimizer)
-    assert "All tests passed." in capsys.readouterr().out
+    assert _check(setting, train_step, generated_image, optimizer) is None
+    assert capsys.readouterr().out == "All tests passed.\n"
     np.testing.assert_array_equal(generated_image.numpy(), before)
     assert int(optimizer.iterations.numpy()) == 0
     assert float(optimizer.learning_rate.numpy()) == pytest.approx(0.05)
@@ -239,15 +337,92 @@ def test_train_step_solution_passes_and_state_is_restored(setting, capsys):
     ("swapped", "alpha and beta swapped"),
     ("content as style", "style of the content image"),
     ("after update", "J after the update"),
+    ("style only", "gradient of J_style only"),
+    ("content only", "gradient of J_content only"),
 ])
 def test_train_step_mistakes_get_their_hint(setting, mistake, hint, capsys):
-    train_step, generated_image, _ = make_train_step(setting, mistake)
+    train_step, generated_image, optimizer = make_train_step(setting, mistake)
     before = generated_image.numpy()
     with pytest.raises(checks.CheckFailed) as error:
-        _check(setting, train_step, generated_image)
-    assert hint in str(error.value)
-    assert hint in capsys.readouterr().out
+        _check(setting, train_step, generated_image, optimizer)
+    assert f"({hint})" in str(error.value)
+    assert capsys.readouterr().out == ""
     np.testing.assert_array_equal(generated_image.numpy(), before)
+
+
+def _einsum_style(style_image_output, generated_image_output, STYLE_LAYERS):
+    """A right style cost computed in another order (einsum Gram matrices, mean instead of sum)."""
+    J_style = 0.0
+    for (_, weight), a_S, a_G in zip(STYLE_LAYERS, style_image_output[:-1], generated_image_output[:-1]):
+        _, n_H, n_W, n_C = a_G.get_shape().as_list()
+        gram_S = tf.einsum("bhwc,bhwd->cd", a_S, a_S)
+        gram_G = tf.einsum("bhwc,bhwd->cd", a_G, a_G)
+        J_style += weight * tf.reduce_mean(tf.square(gram_S - gram_G)) / (4.0 * (n_H * n_W) ** 2)
+    return J_style
+
+
+def test_a_right_train_step_written_differently_passes(setting, capsys):
+    """Rounding differs from the reference's; the replay of the steps must not call that a mistake."""
+    vgg_model_outputs, a_C, a_S, content = setting
+    generated_image = tf.Variable(np.clip(content + 0.1, 0.0, 1.0))
+    optimizer = keras.optimizers.Adam(learning_rate=0.05)
+
+    @tf.function
+    def train_step(generated_image):
+        with tf.GradientTape() as tape:
+            a_G = vgg_model_outputs(generated_image)
+            J = BETA * _einsum_style(a_S, a_G, STYLE_LAYERS) + ALPHA * content_cost_solution(a_C, a_G)
+        optimizer.apply_gradients(zip(tape.gradient(J, [generated_image]), [generated_image]))
+        generated_image.assign(tf.clip_by_value(generated_image, 0.0, 1.0))
+        return J
+
+    _check(setting, train_step, generated_image, optimizer)
+    assert capsys.readouterr().out == "All tests passed.\n"
+
+
+def test_np_clip_in_train_step_is_reported_and_the_check_cleans_up(setting):
+    """np.clip on the symbolic image: TensorFlow raises NotImplementedError half-way through the trace,
+    after Adam created its moment variables without values. The learner must see their own line, not a
+    "not implemented" message nor a crash in the check's clean-up."""
+    train_step, generated_image, optimizer = make_train_step(setting, "np.clip")
+    before = generated_image.numpy()
+    with pytest.raises(checks.CheckFailed) as error:
+        _check(setting, train_step, generated_image, optimizer)
+    message = str(error.value)
+    assert not isinstance(error.value, checks.ExerciseNotImplemented)
+    assert "np.clip(generated_image, 0.0, 1.0)" in message and GRAPH_HINT in message
+    np.testing.assert_array_equal(generated_image.numpy(), before)
+    for variable in optimizer.variables:   # every variable holds a value of its own shape again
+        assert variable.numpy().shape == tuple(variable.shape)
+    assert int(optimizer.iterations.numpy()) == 0
+
+
+def test_numpy_in_an_earlier_exercise_is_not_blamed_on_train_step(setting):
+    train_step, generated_image, optimizer = make_train_step(setting, content_cost=_numpy_content_symbolic)
+    with pytest.raises(checks.CheckFailed) as error:
+        _check(setting, train_step, generated_image, optimizer)
+    message = str(error.value)
+    assert not isinstance(error.value, checks.ExerciseNotImplemented)
+    assert "your `_numpy_content_symbolic` raised" in message
+    assert "Likely mistake (NumPy in `_numpy_content_symbolic`)" in message and GRAPH_HINT in message
+    assert "not implemented" not in message and "wrong J" not in message
+
+
+def _numpy_content_symbolic(content_output, generated_output):
+    a_C, a_G = content_output[-1], generated_output[-1]
+    _, n_H, n_W, n_C = a_G.get_shape().as_list()
+    return np.sum(np.square(a_C - a_G)) / (4.0 * n_H * n_W * n_C)
+
+
+def test_an_unfinished_earlier_exercise_is_named(setting):
+    def compute_content_cost(content_output, generated_output):
+        # YOUR CODE HERE
+        raise NotImplementedError("Exercise `compute_content_cost`: replace this line with your code.")
+
+    train_step, generated_image, optimizer = make_train_step(setting, content_cost=compute_content_cost)
+    with pytest.raises(checks.ExerciseNotImplemented,
+                       match=r"Exercise `compute_content_cost` is not implemented yet \(`train_step` calls it\)"):
+        _check(setting, train_step, generated_image, optimizer)
 
 
 def test_train_step_stub_is_reported_as_not_implemented(setting):

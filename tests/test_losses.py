@@ -57,11 +57,24 @@ def test_triplet_accepts_stacked_tensor():
     assert float(losses.triplet_loss(None, stacked, alpha=3.0)) == pytest.approx(1.0)
 
 
-@pytest.mark.parametrize("shapes", [((2, 3), (2, 3), (2, 4)), ((2, 3), (3, 3), (2, 3)), ((3,), (3,), (3,))])
+@pytest.mark.parametrize("shapes", [((2, 3), (2, 3), (2, 4)), ((2, 3), (3, 3), (2, 3)), ((3,), (3,), (4,)),
+                                    ((1, 2, 3), (1, 2, 3), (1, 2, 3))])
 def test_triplet_shape_errors_name_the_shapes(shapes):
     y_pred = tuple(tf.zeros(s) for s in shapes)
     with pytest.raises(ValueError, match=r"\("):
         losses.triplet_loss(None, y_pred)
+
+
+def test_triplet_single_rank_1_triplet_is_one_example():
+    """The course's own unit test passes plain lists of rank 1: one triplet."""
+    assert float(losses.triplet_loss(None, ([1.0, 1.0], [0.0, 0.0], [1.0, 1.0]), alpha=0.0)) == 2.0
+    assert float(losses.triplet_loss(None, ([0.0, 0.0], [0.0, 0.0], [0.0, 0.0]), alpha=-2.0)) == 0.0
+
+
+def test_triplet_works_inside_tf_function():
+    compiled = tf.function(losses.triplet_loss)
+    y_pred = _triplet([[0.0, 0.0], [0.0, 0.0]], [[1.0, 0.0], [0.0, 2.0]], [[0.0, 2.0], [1.0, 0.0]])
+    assert float(compiled(None, y_pred, alpha=4.0)) == pytest.approx(8.0)
 
 
 def test_triplet_needs_three_encodings():
@@ -199,6 +212,15 @@ def test_style_cost_weights_layers():
 def test_total_cost_defaults():
     assert float(losses.total_cost(1.0, 2.0)) == pytest.approx(90.0)
     assert float(losses.total_cost(1.0, 2.0, alpha=1, beta=1)) == pytest.approx(3.0)
+
+
+def test_total_cost_is_a_tensor_for_numbers_tensors_and_inside_tf_function():
+    assert isinstance(losses.total_cost(0.2, 0.8), tf.Tensor)
+    assert losses.total_cost(0.2, 0.8).dtype == tf.float32
+    double = losses.total_cost(tf.constant(1.0, tf.float64), 2.0)
+    assert double.dtype == tf.float64 and float(double) == pytest.approx(90.0)
+    compiled = tf.function(losses.total_cost)
+    assert float(compiled(tf.constant(0.3), tf.constant(0.5), alpha=3, beta=8)) == pytest.approx(4.9)
 
 
 def test_total_variation_matches_the_definition_by_hand():

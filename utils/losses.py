@@ -69,7 +69,9 @@ def triplet_loss(y_true, y_pred, alpha: float = 0.2) -> tf.Tensor:
 
     Args:
         y_true: unused (Keras passes labels; the triplet structure carries them).
-        y_pred: a sequence ``(anchor, positive, negative)`` of encodings, each of shape (m, d).
+        y_pred: a sequence ``(anchor, positive, negative)`` of encodings, each of shape (m, d), or
+            each of shape (d,) for a single triplet (as in the course's own unit test); or one
+            tensor of shape (3, m, d).
         alpha: margin α.
 
     Returns:
@@ -79,6 +81,8 @@ def triplet_loss(y_true, y_pred, alpha: float = 0.2) -> tf.Tensor:
         >>> a = tf.constant([[0.0, 0.0]]); p = tf.constant([[0.0, 0.0]]); n = tf.constant([[3.0, 4.0]])
         >>> float(triplet_loss(None, (a, p, n), alpha=30.0))   # 0 - 25 + 30
         5.0
+        >>> float(triplet_loss(None, ([1.0, 1.0], [1.0, 1.0], [0.0, 0.0]), alpha=3.0))   # one triplet
+        1.0
     """
     if isinstance(y_pred, (tf.Tensor,)) and y_pred.shape.rank == 3 and y_pred.shape[0] == 3:
         anchor, positive, negative = y_pred[0], y_pred[1], y_pred[2]
@@ -87,7 +91,8 @@ def triplet_loss(y_true, y_pred, alpha: float = 0.2) -> tf.Tensor:
             raise ValueError(f"y_pred must hold (anchor, positive, negative); got {len(y_pred)} items")
         anchor, positive, negative = (_as_float(t, "encoding") for t in y_pred)
     for name, tensor in (("anchor", anchor), ("positive", positive), ("negative", negative)):
-        _check_rank(tensor, 2, name)
+        if tensor.shape.rank != 1:   # rank 1: one triplet; otherwise a batch of shape (m, d)
+            _check_rank(tensor, 2, name)
     _check_same_shape(anchor, positive, "anchor", "positive")
     _check_same_shape(anchor, negative, "anchor", "negative")
     positive_distance = tf.reduce_sum(tf.square(anchor - positive), axis=-1)
@@ -304,12 +309,23 @@ def style_cost(style_outputs: Sequence, generated_outputs: Sequence, layer_weigh
 
 
 def total_cost(J_content, J_style, alpha: float = 10.0, beta: float = 40.0) -> tf.Tensor:
-    """Total NST cost ``J = α J_content + β J_style``.
+    """Total NST cost ``J = α J_content + β J_style``, always a tensor (also for Python numbers).
+
+    Args:
+        J_content: content cost, a scalar tensor or number.
+        J_style: style cost, a scalar tensor or number (converted to ``J_content``'s dtype).
+        alpha, beta: the weights α and β.
+
+    Returns:
+        Scalar tensor (float32 for Python numbers, as in the course's ``@tf.function`` version).
 
     Example:
-        >>> float(total_cost(1.0, 2.0))   # 10 * 1 + 40 * 2
-        90.0
+        >>> J = total_cost(1.0, 2.0)   # 10 * 1 + 40 * 2
+        >>> isinstance(J, tf.Tensor), float(J)
+        (True, 90.0)
     """
+    J_content = _as_float(J_content, "J_content")
+    J_style = tf.cast(_as_float(J_style, "J_style"), J_content.dtype)
     return alpha * J_content + beta * J_style
 
 

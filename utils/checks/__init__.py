@@ -7,7 +7,11 @@ Usage in a notebook::
 
 How a check works (see :func:`check_function`): it runs the learner's function on a few inputs
 and compares with the project's reference implementation; on a wrong result it also runs the
-classic mistakes written for that exercise and prints the hint of the one whose output matches.
+classic mistakes written for that exercise and names the one that matches the learner's results
+best. Where the course needs it, the result must be a ``tf.Tensor`` and the function must also
+work compiled (inside ``tf.function``, or on ``keras.Input`` tensors). A failure raises
+``CheckFailed`` with one short message (expected, got, hint), shown by IPython without a
+traceback; a check returns None, so a check cell echoes nothing.
 Submodules, one per course part: ``faces`` (notebooks 01 and 03), ``training`` (02), ``nst``
 (04), ``convnets`` (05-06).
 """

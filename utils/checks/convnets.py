@@ -28,6 +28,8 @@ def _output_size_cases() -> list[Case]:
         Case((7, 3, 0, 2), description="n=7, f=3, p=0, s=2 (-> 3)"),
         Case((8, 3, 0, 2), description="n=8, f=3, p=0, s=2: the last window does not fit (-> 3)"),
         Case((9, 3, 2, 3), description="n=9, f=3, p=2, s=3 (-> 4)"),
+        Case((10, 3, 0, 4), description="n=10, f=3, p=0, s=4: 7/4 = 1.75 steps, the last window does not fit (-> 2)"),
+        Case((13, 2, 0, 3), description="n=13, f=2, p=0, s=3: 11/3 = 3.67 steps (-> 4)"),
     ]
 
 
@@ -43,6 +45,9 @@ def _output_size_mistakes() -> list[Mistake]:
                 "integer division (n + 2*p - f) // s, then add 1.", lambda n, f, p, s: (n + 2 * p - f) / s + 1),
         Mistake("rounded up", "round DOWN (floor, `//`): a window hanging past the end is dropped.",
                 lambda n, f, p, s: math.ceil((n + 2 * p - f) / s) + 1),
+        Mistake("rounded to the nearest", "round DOWN with integer division (n + 2*p - f) // s: round() "
+                "turns 1.75 steps into 2, counting a window that hangs past the end of the input.",
+                lambda n, f, p, s: int(round((n + 2 * p - f) / s)) + 1),
         Mistake("forgot the stride", "divide the number of steps by the stride s before adding 1.",
                 lambda n, f, p, s: (n + 2 * p - f) + 1),
         Mistake("stride applied to everything", "only the steps (n + 2p - f) are divided by s; the "

@@ -9,7 +9,7 @@ from typing import Callable
 import numpy as np
 
 from utils import assets, losses
-from utils.checks._framework import Case, CheckFailed, Mistake, _tf, check_function
+from utils.checks._framework import Case, CheckFailed, Mistake, _tf, check_function, fail
 from utils.faces import DEFAULT_THRESHOLD, NOT_RECOGNIZED, img_to_encoding
 
 __all__ = ['check_triplet_loss', 'check_verify', 'check_who_is_it', 'check_chi_square_features',
@@ -30,6 +30,9 @@ def _triplet_cases():
         Case((None, (np.array([[0.0, 0.0], [0.0, 0.0]], np.float32), np.array([[1.0, 0.0], [0.0, 2.0]], np.float32),
                      np.array([[0.0, 2.0], [1.0, 0.0]], np.float32))), {"alpha": 4.0},
              "a batch of 2 where summing over the batch first changes the answer"),
+        Case((None, (np.array([[0.0, 0.0], [0.0, 0.0]], np.float32), np.array([[1.0, 0.0], [0.0, 1.0]], np.float32),
+                     np.array([[0.0, 0.0], [3.0, 0.0]], np.float32))), {"alpha": 1.0},
+             "a hard triplet (loss 2) and an easy one (basic loss -7): the batch sum is negative"),
     ]
 
 
@@ -91,9 +94,14 @@ def _triplet_mistakes() -> list[Mistake]:
     ]
 
 
-def check_triplet_loss(triplet_loss: Callable) -> bool:
-    """Check the course exercise ``triplet_loss(y_true, y_pred, alpha=0.2)``."""
-    return check_function("triplet_loss", triplet_loss, losses.triplet_loss, _triplet_cases(), _triplet_mistakes())
+def check_triplet_loss(triplet_loss: Callable) -> None:
+    """Check the course exercise ``triplet_loss(y_true, y_pred, alpha=0.2)``.
+
+    The result must be a ``tf.Tensor`` and the function must also work inside ``tf.function``
+    (Keras compiles the loss into its training step).
+    """
+    check_function("triplet_loss", triplet_loss, losses.triplet_loss, _triplet_cases(), _triplet_mistakes(),
+                   tensor_result=True, compiled="tf.function")
 
 
 
@@ -162,21 +170,15 @@ def _quiet_learner(exercise: str, function: Callable) -> Callable:
         except ValueError as error:
             if "truth value of an array" not in str(error):
                 raise
-            message = (f"Exercise `{exercise}`: an array was compared with the threshold.\n  Likely "
-                       f"mistake (the vector instead of the norm): `dist` must be ONE number, the L2 "
-                       f"norm of the difference: np.linalg.norm(encoding - database[name]).")
-            print(message)
-            raise CheckFailed(message) from None
+            raise CheckFailed(
+                f"Exercise `{exercise}`: an array was compared with the threshold.\n  Likely mistake (the "
+                f"vector instead of the norm): `dist` must be ONE number, the L2 norm of the difference: "
+                f"np.linalg.norm(encoding - database[name]).") from None
         if isinstance(result, (tuple, list)):
             return tuple(_plain(item) for item in result)
         return result
 
     return run
-
-
-def _fail(message: str):
-    print(message)
-    raise CheckFailed(message)
 
 
 def _distance(image_path, stored, model) -> float:
@@ -234,11 +236,11 @@ def _verify_mistakes() -> list[Mistake]:
 
 def _needs_course_database(exercise: str, database, names=("younes", "bertrand")) -> None:
     if not isinstance(database, dict) or any(name not in database for name in names):
-        _fail(f"check_{exercise} needs the course database: a dict {{name: img_to_encoding(image, model)}} "
+        fail(f"check_{exercise} needs the course database: a dict {{name: img_to_encoding(image, model)}} "
               f"that holds {', '.join(repr(name) for name in names)} (build it in the cells above).")
 
 
-def check_verify(verify: Callable, database: dict, model) -> bool:
+def check_verify(verify: Callable, database: dict, model) -> None:
     """Check the course exercise ``verify(image_path, identity, database, model) -> (dist, door_open)``.
 
     Args:
@@ -247,7 +249,7 @@ def check_verify(verify: Callable, database: dict, model) -> bool:
         model: the face encoder, passed through to ``img_to_encoding``.
 
     Returns:
-        True when every case matches (prints "All tests passed.").
+        None; prints "All tests passed." when every case matches.
     """
     _needs_course_database("verify", database)
     probe = _course_image("camera_0.jpg")  # younes at the door
@@ -260,7 +262,7 @@ def check_verify(verify: Callable, database: dict, model) -> bool:
         Case((probe, "carl", synthetic, model), description="an entry at distance 0.65 (between 0.6 and 0.7)"),
         Case((probe, "younes", database, model), description="camera_0.jpg (younes) claiming to be younes"),
     ]
-    return check_function("verify", _quiet_learner("verify", verify), _verify_reference, cases, _verify_mistakes())
+    check_function("verify", _quiet_learner("verify", verify), _verify_reference, cases, _verify_mistakes())
 
 
 def _who_is_it_reference(image_path, database, model):
@@ -334,7 +336,7 @@ def _who_is_it_mistakes() -> list[Mistake]:
     ]
 
 
-def check_who_is_it(who_is_it: Callable, database: dict, model) -> bool:
+def check_who_is_it(who_is_it: Callable, database: dict, model) -> None:
     """Check the course exercise ``who_is_it(image_path, database, model) -> (min_dist, identity)``.
 
     Beyond the threshold 0.6 the identity must be ``"not recognized"``.
@@ -345,7 +347,7 @@ def check_who_is_it(who_is_it: Callable, database: dict, model) -> bool:
         model: the face encoder, passed through to ``img_to_encoding``.
 
     Returns:
-        True when every case matches (prints "All tests passed.").
+        None; prints "All tests passed." when every case matches.
     """
     _needs_course_database("who_is_it", database)
     probe = _course_image("camera_0.jpg")
@@ -360,7 +362,7 @@ def check_who_is_it(who_is_it: Callable, database: dict, model) -> bool:
         Case((probe, between, model), description="2 people at distances 0.9 and 0.65 (0.6 < 0.65 < 0.7)"),
         Case((_course_image("camera_1.jpg"), database, model), description="camera_1.jpg (bertrand)"),
     ]
-    return check_function("who_is_it", _quiet_learner("who_is_it", who_is_it), _who_is_it_reference, cases,
+    check_function("who_is_it", _quiet_learner("who_is_it", who_is_it), _who_is_it_reference, cases,
                           _who_is_it_mistakes())
 
 
@@ -386,11 +388,13 @@ def _feature_cases() -> list[Case]:
     ]
 
 
-def check_chi_square_features(chi_square_features: Callable) -> bool:
+def check_chi_square_features(chi_square_features: Callable) -> None:
     """Check ``chi_square_features(encodings_a, encodings_b, epsilon=1e-6)`` -> (n, d).
 
     The features are ``(a - b)^2 / (|a| + |b| + epsilon)``, element by element (the absolute
-    values make the denominator positive for signed encodings).
+    values make the denominator positive for signed encodings). The notebook then calls the
+    function on the symbolic ``keras.Input`` tensors of a Keras model, so the check does too:
+    NumPy code that works on arrays but not on Keras tensors fails here, with its own hint.
     """
     def signed_denominator(encodings_a, encodings_b, epsilon=1e-6):
         a, b = np.asarray(encodings_a, np.float64), np.asarray(encodings_b, np.float64)
@@ -411,7 +415,7 @@ def check_chi_square_features(chi_square_features: Callable) -> bool:
     def summed(encodings_a, encodings_b, epsilon=1e-6):
         return np.sum(_chi_square_reference(encodings_a, encodings_b, epsilon), axis=-1)
 
-    return check_function("chi_square_features", chi_square_features, _chi_square_reference, _feature_cases(), [
+    check_function("chi_square_features", chi_square_features, _chi_square_reference, _feature_cases(), [
         Mistake("signed denominator", "the encodings are signed, so f_i + f_j can be zero or negative: "
                 "divide by |f_i| + |f_j| + epsilon (keras.ops.abs on each).", signed_denominator),
         Mistake("abs of the sum", "take the absolute value of EACH encoding: |f_i| + |f_j|, not |f_i + f_j| "
@@ -421,7 +425,7 @@ def check_chi_square_features(chi_square_features: Callable) -> bool:
         Mistake("numerator not squared", "the numerator is the SQUARED difference (f_i - f_j)^2.", not_squared),
         Mistake("summed over the features", "return one feature per dimension, shape (n, d): do not sum "
                 "over axis -1; the Dense layer of the head does the weighted sum.", summed),
-    ], rtol=1e-4, atol=1e-6)
+    ], rtol=1e-4, atol=1e-6, compiled="keras")
 
 
 def _head_output(build_siamese_head: Callable, encodings_a, encodings_b):
@@ -430,10 +434,10 @@ def _head_output(build_siamese_head: Callable, encodings_a, encodings_b):
     head = build_siamese_head(dimension)
     weights = getattr(head, "weights", None)
     if weights is None or not callable(head):
-        _fail(f"build_siamese_head({dimension}) should return a Keras model; got {type(head).__name__}.")
+        fail(f"build_siamese_head({dimension}) should return a Keras model; got {type(head).__name__}.")
     shapes = sorted(tuple(int(size) for size in weight.shape) for weight in weights)
     if shapes != sorted([(dimension, 1), (1,)]):
-        _fail(f"build_siamese_head({dimension}): expected exactly one Dense(1) layer, i.e. weights of shapes "
+        fail(f"build_siamese_head({dimension}): expected exactly one Dense(1) layer, i.e. weights of shapes "
               f"({dimension}, 1) and (1,); your model has {shapes or 'no weights'}.")
     for weight in weights:
         if len(weight.shape) == 2:
@@ -445,7 +449,7 @@ def _head_output(build_siamese_head: Callable, encodings_a, encodings_b):
     except CheckFailed:
         raise
     except Exception as error:
-        _fail(f"build_siamese_head({dimension}): calling the model on [encodings_a, encodings_b] (two inputs "
+        fail(f"build_siamese_head({dimension}): calling the model on [encodings_a, encodings_b] (two inputs "
               f"of shape (n, {dimension})) raised {type(error).__name__}: {error}")
     return np.asarray(output, np.float64).reshape(len(encodings_a), -1)
 
@@ -462,11 +466,32 @@ def _head_formula(features: np.ndarray, sigmoid: bool = True) -> np.ndarray:
     return 1.0 / (1.0 + np.exp(-logits)) if sigmoid else logits
 
 
-def check_build_siamese_head(build_siamese_head: Callable) -> bool:
+#: The name of the head's Dense layer: the notebook reads its weights with ``get_layer(HEAD_LAYER)``.
+HEAD_LAYER = "same_person"
+
+
+def _require_named_dense(build_siamese_head: Callable, dimension: int = 4) -> None:
+    """The head's Dense(1) layer must be named ``HEAD_LAYER`` (a later cell looks it up by name)."""
+    import keras  # deferred: Keras is slow to import
+
+    head = build_siamese_head(dimension)
+    names = [layer.name for layer in getattr(head, "layers", [])]
+    layer = next((layer for layer in getattr(head, "layers", []) if layer.name == HEAD_LAYER), None)
+    if not isinstance(layer, keras.layers.Dense):
+        found = f"a {type(layer).__name__} layer" if layer is not None else f"layers named {names}"
+        fail(f"Exercise `build_siamese_head`: the output values are right, but the Dense layer is not named "
+             f"\"{HEAD_LAYER}\" (your model has {found}).\n  Likely mistake (unnamed layer): create it as "
+             f"keras.layers.Dense(1, activation=\"sigmoid\", name=\"{HEAD_LAYER}\"): a later cell reads its "
+             f"weights with get_layer(\"{HEAD_LAYER}\").")
+
+
+def check_build_siamese_head(build_siamese_head: Callable) -> None:
     """Check ``build_siamese_head(dimension)``: a Keras model [f_i, f_j] -> sigma(w . |f_i - f_j| + b).
 
     The check builds the learner's model for small dimensions, sets its Dense kernel and bias to
-    known values and compares its output with the formula.
+    known values and compares its output with the formula. The Dense layer must be named
+    ``"same_person"`` (the notebook's instructions say so; a later cell calls
+    ``get_layer("same_person")``).
     """
     rng = np.random.default_rng(5)
     cases = [Case(tuple(rng.normal(0, 0.3, (2, 3, 4)).astype(np.float32)), description="3 pairs of 4-d encodings"),
@@ -489,4 +514,6 @@ def check_build_siamese_head(build_siamese_head: Callable) -> bool:
         Mistake("one encoding only", "the head must combine BOTH encodings: |f_i - f_j|.",
                 lambda a, b: _head_formula(a.astype(np.float64))),
     ]
-    return check_function("build_siamese_head", learner, reference, cases, mistakes, rtol=1e-4, atol=1e-5)
+    check_function("build_siamese_head", learner, reference, cases, mistakes, rtol=1e-4, atol=1e-5, quiet=True)
+    _require_named_dense(build_siamese_head)
+    print("All tests passed.")

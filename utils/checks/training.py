@@ -22,7 +22,8 @@ def _batch_hard_variant(labels, embeddings, margin=0.2, *, anchor_is_positive=Fa
     labels = tf.reshape(tf.convert_to_tensor(labels), [-1])
     embeddings = tf.convert_to_tensor(embeddings, tf.float32)
     squared_norms = tf.reduce_sum(tf.square(embeddings), axis=1)
-    distances = squared_norms[:, None] - 2.0 * tf.matmul(embeddings, embeddings, transpose_b=True) + squared_norms[None, :]
+    products = tf.matmul(embeddings, embeddings, transpose_b=True)
+    distances = squared_norms[:, None] - 2.0 * products + squared_norms[None, :]
     distances = tf.linalg.set_diag(tf.maximum(distances, 0.0), tf.zeros_like(squared_norms))
     if not squared:
         distances = tf.sqrt(distances + 1e-12) * tf.cast(distances > 0, tf.float32)
@@ -45,7 +46,10 @@ def _batch_hard_variant(labels, embeddings, margin=0.2, *, anchor_is_positive=Fa
     if hinge_after_mean:
         return tf.maximum(tf.reduce_sum(basic * valid) / tf.maximum(tf.reduce_sum(valid), 1.0), 0.0)
     losses = tf.maximum(basic, 0.0) * valid
-    denominator = tf.cast(tf.shape(labels)[0], tf.float32) if count_all_anchors else tf.maximum(tf.reduce_sum(valid), 1.0)
+    if count_all_anchors:
+        denominator = tf.cast(tf.shape(labels)[0], tf.float32)
+    else:
+        denominator = tf.maximum(tf.reduce_sum(valid), 1.0)
     return tf.reduce_sum(losses) / denominator
 
 
@@ -56,11 +60,17 @@ def _batch_hard_cases() -> list[Case]:
     pk_batch /= np.linalg.norm(pk_batch, axis=1, keepdims=True)
     with_singletons = (0.6 * rng.normal(size=(9, 4))).astype(np.float32)
     separated = np.repeat(np.eye(3, dtype=np.float32), 2, axis=0)
+    # Two identities with two close photos each, and two single-photo identities far from everyone:
+    # the singletons' hinge is 0 whatever their positive, so counting them as anchors (either
+    # mistake) only changes the denominator. The next case tells the two mistakes apart.
+    far_singletons = np.array([[0.0, 0.0], [0.3, 0.0], [0.2, 0.1], [0.5, 0.1], [6.0, 0.0], [0.0, 6.0]], np.float32)
     return [
         Case((np.array([0, 0, 1, 1]), line), {"margin": 1.0},
              "4 points on a line, labels [0, 0, 1, 1], margin 1"),
         Case((np.repeat(np.arange(4), 3), pk_batch), {"margin": 0.2},
              "a PK batch (P=4 identities x K=3) of unit vectors, margin 0.2"),
+        Case((np.array([0, 0, 1, 1, 2, 3]), far_singletons), {"margin": 0.5},
+             "two single-photo identities far from everyone (their hinge is 0)"),
         Case((np.array([0, 0, 0, 1, 1, 2, 3, 4, 4]), with_singletons), {"margin": 0.5},
              "a batch where identities 2 and 3 have a single image (anchors without a positive)"),
         Case((np.repeat(np.arange(3), 2), separated), {"margin": 0.5},
@@ -103,7 +113,7 @@ def _batch_hard_mistakes() -> list[Mistake]:
     ]
 
 
-def check_batch_hard_triplet_loss(batch_hard_triplet_loss) -> bool:
+def check_batch_hard_triplet_loss(batch_hard_triplet_loss) -> None:
     """Check the exercise ``batch_hard_triplet_loss(labels, embeddings, margin)``.
 
     The reference is :func:`utils.losses.batch_hard_triplet_loss`: per anchor, the farthest
@@ -114,11 +124,11 @@ def check_batch_hard_triplet_loss(batch_hard_triplet_loss) -> bool:
         batch_hard_triplet_loss: the learner's function.
 
     Returns:
-        True when every case passes (and prints "All tests passed.").
+        None; prints "All tests passed." when every case passes.
 
     Raises:
         CheckFailed: a wrong result (prints what was expected, what came back, and a hint).
         ExerciseNotImplemented: the function still raises ``NotImplementedError``.
     """
-    return check_function("batch_hard_triplet_loss", batch_hard_triplet_loss, losses.batch_hard_triplet_loss,
+    check_function("batch_hard_triplet_loss", batch_hard_triplet_loss, losses.batch_hard_triplet_loss,
                           _batch_hard_cases(), _batch_hard_mistakes())

@@ -282,6 +282,25 @@ def load_lfw_chips(paths: Sequence, use_cache: bool = True, cache_dir=None, prog
     return chips, found
 
 
+#: Chips encoded between two updates of the progress bar of :func:`evaluate_lfw`.
+PROGRESS_CHUNK = 128
+
+
+def _encode_with_progress(chips: np.ndarray, model, flip: bool, batch_size: int, progress: bool) -> np.ndarray:
+    """:func:`utils.faces.encoder.encode_chips`, in slices that advance a tqdm bar when ``progress``."""
+    if not progress or len(chips) <= PROGRESS_CHUNK:
+        return encoder.encode_chips(chips, model=model, flip=flip, batch_size=batch_size)
+    from tqdm.auto import tqdm  # deferred: only progress bars need it
+
+    parts = []
+    with tqdm(total=len(chips), desc="encoding faces", unit="face") as bar:
+        for start in range(0, len(chips), PROGRESS_CHUNK):
+            parts.append(encoder.encode_chips(chips[start:start + PROGRESS_CHUNK], model=model, flip=flip,
+                                              batch_size=batch_size))
+            bar.update(len(parts[-1]))
+    return np.concatenate(parts)
+
+
 def evaluate_lfw(pairs_txt, images_dir, model=None, threshold: float | None = None, flip: bool | None = None,
                  max_pairs_per_fold: int | None = None, use_cache: bool = True, progress: bool = True,
                  batch_size: int = 32, refresh_cache: bool = False,
@@ -296,7 +315,7 @@ def evaluate_lfw(pairs_txt, images_dir, model=None, threshold: float | None = No
         flip: test-time flip averaging (default :data:`utils.faces.constants.FLIP_DEFAULT`).
         max_pairs_per_fold: use a subset; default all pairs, 100 per fold in fast mode.
         use_cache: use the on-disk chip cache.
-        progress: progress bars.
+        progress: progress bars (face detection, when chips are not cached yet, and encoding).
         batch_size: encoder batch size.
         refresh_cache: detect and align every image again (a cold run) and store the chips.
         cache_dir: folder of the chip cache (default :data:`utils.faces.chip_cache.CACHE_DIR`).
@@ -333,7 +352,7 @@ def evaluate_lfw(pairs_txt, images_dir, model=None, threshold: float | None = No
     model = model if model is not None else encoder.load_encoder()
     load_seconds = time.perf_counter() - started
     started = time.perf_counter()
-    encodings = encoder.encode_chips(chips, model=model, flip=flip, batch_size=batch_size)
+    encodings = _encode_with_progress(chips, model, flip, batch_size, progress)
     encode_seconds = time.perf_counter() - started
 
     started = time.perf_counter()

@@ -1,4 +1,4 @@
-"""Verification metrics on pair distances: accuracy, best threshold, ROC, AUC, EER, VAL@FAR.
+"""Verification metrics on pair distances: error rates, accuracy, best threshold, ROC, AUC, EER, VAL@FAR.
 
 Every function takes ``distances`` (one per pair of faces, smaller = more alike) and ``same``
 (True for a pair of the same person). Two faces are declared "the same person" when their
@@ -24,6 +24,8 @@ Example:
 """
 
 from __future__ import annotations
+
+import dataclasses
 
 import numpy as np
 
@@ -78,6 +80,65 @@ def accuracy_at(distances, same, threshold: float) -> float:
     """Fraction of pairs classified right when "same" means ``distance < threshold``."""
     distances, same = validate_pairs(distances, same)
     return float(np.mean((distances < threshold) == same))
+
+
+@dataclasses.dataclass(frozen=True)
+class ErrorRates:
+    """False accepts and false rejects of the rule "same person if distance < threshold".
+
+    Attributes:
+        threshold: the threshold scored.
+        false_accepts: different-people pairs accepted (``distance < threshold``).
+        impostors: different-people pairs in all.
+        false_rejects: same-person pairs refused (``distance >= threshold``).
+        genuines: same-person pairs in all.
+    """
+
+    threshold: float
+    false_accepts: int
+    impostors: int
+    false_rejects: int
+    genuines: int
+
+    @property
+    def far(self) -> float:
+        """False accept rate: the share of different-people pairs accepted (NaN without any)."""
+        return self.false_accepts / self.impostors if self.impostors else float("nan")
+
+    @property
+    def frr(self) -> float:
+        """False reject rate: the share of same-person pairs refused (NaN without any)."""
+        return self.false_rejects / self.genuines if self.genuines else float("nan")
+
+    def __str__(self) -> str:
+        return (f"at tau = {self.threshold:.3g}: {self.false_accepts} of {self.impostors} different-people pairs "
+                f"accepted (FAR {100 * self.far:.1f} %), {self.false_rejects} of {self.genuines} same-person "
+                f"pairs refused (FRR {100 * self.frr:.1f} %)")
+
+
+def error_rates(distances, same, threshold: float) -> ErrorRates:
+    """Count the false accepts and false rejects of "same person if ``distance < threshold``".
+
+    Args:
+        distances: ``(n,)`` distances of pairs (or claims: probe vs claimed identity).
+        same: ``(n,)`` True for a same-person pair.
+        threshold: the decision threshold.
+
+    Returns:
+        :class:`ErrorRates` (counts, and the rates as ``far`` / ``frr``).
+
+    Example:
+        >>> rates = error_rates([0.3, 0.45, 0.55, 0.58, 0.7], [True, True, False, False, False], 0.6)
+        >>> rates.false_accepts, rates.impostors, rates.false_rejects, round(rates.far, 3)
+        (2, 3, 0, 0.667)
+        >>> print(rates)
+        at tau = 0.6: 2 of 3 different-people pairs accepted (FAR 66.7 %), 0 of 2 same-person pairs refused (FRR 0.0 %)
+    """
+    distances, same = validate_pairs(distances, same)
+    accepted = distances < threshold
+    return ErrorRates(threshold=float(threshold), false_accepts=int(np.count_nonzero(accepted & ~same)),
+                      impostors=int(np.count_nonzero(~same)), false_rejects=int(np.count_nonzero(~accepted & same)),
+                      genuines=int(np.count_nonzero(same)))
 
 
 def best_threshold(distances, same) -> tuple[float, float]:

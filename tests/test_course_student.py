@@ -84,14 +84,14 @@ def _write_notebook(path, *sources):
 
 
 def test_generate_leaves_no_temporaries_and_replaces_old_versions(tmp_path):
+    _write_notebook(tmp_path / "src" / "01_a.ipynb", "def old():\n    ### BEGIN SOLUTION\n    pass\n    ### END SOLUTION")
+    student.generate(tmp_path / "src", tmp_path / "out")          # last term's student version
     _write_notebook(tmp_path / "src" / "01_a.ipynb", SOLUTION_CELL)
     _write_notebook(tmp_path / "src" / "02_b.ipynb", "print(1)")
-    (tmp_path / "out").mkdir()
-    (tmp_path / "out" / "01_a.ipynb").write_text("an old, broken version")
     written = student.generate(tmp_path / "src", tmp_path / "out")
     assert [path.name for path in written] == ["01_a.ipynb", "02_b.ipynb"]
     assert sorted(path.name for path in (tmp_path / "out").iterdir()) == ["01_a.ipynb", "02_b.ipynb"]
-    assert "YOUR CODE HERE" in nbformat.read(written[0], as_version=4).cells[0].source
+    assert "Exercise `area`" in nbformat.read(written[0], as_version=4).cells[0].source
 
 
 def test_a_broken_notebook_stops_before_anything_is_written(tmp_path):
@@ -105,7 +105,7 @@ def test_a_broken_notebook_stops_before_anything_is_written(tmp_path):
 def test_unreadable_notebook_is_a_notebook_format_error(tmp_path):
     (tmp_path / "src").mkdir()
     (tmp_path / "src" / "01_x.ipynb").write_text("{ not json")
-    with pytest.raises(errors.NotebookFormatError, match="01_x.ipynb: not a readable notebook"):
+    with pytest.raises(errors.NotebookFormatError, match="01_x.ipynb: not a notebook \\(empty or not JSON\\)"):
         student.generate(tmp_path / "src", tmp_path / "out")
 
 
@@ -129,6 +129,191 @@ def test_runs_as_a_module(tmp_path):
                              str(tmp_path / "out")], capture_output=True, text=True, cwd=config.REPO_ROOT)
     assert result.returncode == 0, result.stderr
     assert (tmp_path / "out" / "01_a.ipynb").exists()
+
+# --- metadata for the autograder, points -------------------------------------------------------
+
+def test_student_notebook_carries_the_notebook_id_and_each_cells_key(tmp_path):
+    solution = nbformat.v4.new_notebook()
+    solution.cells = [nbformat.v4.new_markdown_cell("# T"),
+                      nbformat.v4.new_code_cell("def f(x):\n    ### BEGIN SOLUTION (points=2)\n    return x\n"
+                                                "    ### END SOLUTION"),
+                      nbformat.v4.new_code_cell("check(f)")]
+    solution.cells[1].metadata["course"] = {"points": 2}
+    solution.cells[2].metadata["tags"] = ["keep-me"]
+    (tmp_path / "src").mkdir()
+    nbformat.write(solution, tmp_path / "src" / "07_topic.ipynb")
+    generated = nbformat.read(student.generate(tmp_path / "src", tmp_path / "out")[0], as_version=4)
+    assert generated.metadata["course"] == {"notebook": "07_topic", "generator": "utils.course.student",
+                                            "student_version": True}
+    assert [cell.metadata.get("course") for cell in generated.cells] == [
+        None, {"cell": solution.cells[1].id}, {"cell": solution.cells[2].id}]   # points stay behind
+    assert generated.cells[2].metadata["tags"] == ["keep-me"]
+    assert "points" not in json.dumps(generated.cells[1].source)
+    assert student.is_student_notebook(generated) and not student.is_student_notebook(solution)
+
+
+def _notebook(*sources, points_metadata=None):
+    notebook = nbformat.v4.new_notebook()
+    notebook.cells = [nbformat.v4.new_code_cell(source) for source in sources]
+    if points_metadata is not None:
+        notebook.cells[0].metadata["course"] = {"points": points_metadata}
+    return notebook
+
+
+def test_points_come_from_the_marker_or_the_cell_metadata_and_default_to_one():
+    notebook = _notebook("def a():\n    ### BEGIN SOLUTION (points=2.5)\n    pass\n    ### END SOLUTION",
+                         "def b():\n    ### BEGIN SOLUTION\n    pass\n    ### END SOLUTION\n"
+                         "def c():\n    ### BEGIN SOLUTION ( points = 0 )\n    pass\n    ### END SOLUTION",
+                         "### BEGIN SOLUTION (name=answer, points=3)\nanswer = 42\n### END SOLUTION",
+                         "### BEGIN SOLUTION\nx = 1\n### END SOLUTION")
+    assert [(e.name, e.points, e.cell) for e in student.find_exercises(notebook)] == [
+        ("a", 2.5, 0), ("b", 1.0, 1), ("c", 0.0, 1), ("answer", 3.0, 2), ("exercise_5", 1.0, 3)]
+    in_metadata = _notebook("def a():\n    ### BEGIN SOLUTION\n    pass\n    ### END SOLUTION", points_metadata=4)
+    assert student.find_exercises(in_metadata)[0].points == 4.0
+    stubbed = student.stub_source("### BEGIN SOLUTION (name=answer, points=3)\nanswer = 42\n### END SOLUTION")
+    assert stubbed == '# YOUR CODE HERE\nraise NotImplementedError("Exercise `answer`: replace this line with your code.")'
+
+
+def test_two_regions_of_one_function_are_one_exercise_declared_once():
+    body = "def a(x):\n    ### BEGIN SOLUTION{}\n    y = x\n    ### END SOLUTION\n    ### BEGIN SOLUTION{}\n" \
+           "    return y\n    ### END SOLUTION"
+    assert student.find_exercises(_notebook(body.format(" (points=2)", ""))) == [student.Exercise("a", 2.0, 0)]
+    with pytest.raises(errors.NotebookFormatError, match="exercise `a` is given different points"):
+        student.find_exercises(_notebook(body.format(" (points=2)", " (points=3)")))
+    with pytest.raises(errors.NotebookFormatError, match="different points"):
+        student.find_exercises(_notebook(body.format(" (points=2)", ""), points_metadata=5))
+
+
+@pytest.mark.parametrize("marker, message", [
+    ("### BEGIN SOLUTION (points=two)", "points must be a number"),
+    ("### BEGIN SOLUTION (points=-1)", "points must be a number"),
+    ("### BEGIN SOLUTION (points=nan)", "points must be a number"),
+    ("### BEGIN SOLUTION (weight=2)", "unknown option 'weight=2'"),
+    ("### BEGIN SOLUTION points=2", "cannot read"),
+])
+def test_unreadable_marker_options_are_errors(marker, message):
+    with pytest.raises(errors.NotebookFormatError, match=message):
+        student.stub_source(f"def f():\n    {marker}\n    pass\n    ### END SOLUTION")
+
+
+def test_points_in_metadata_of_a_cell_without_a_solution_is_an_error():
+    with pytest.raises(errors.NotebookFormatError, match="without a solution region"):
+        student.find_exercises(_notebook("x = 1", points_metadata=2))
+
+
+# --- never write over a source notebook (issue 13, row 5) ---------------------------------------
+
+def _snapshot(folder):
+    return {path.relative_to(folder): path.read_bytes() for path in sorted(folder.rglob("*")) if path.is_file()}
+
+
+@pytest.mark.parametrize("out", ["same", "dotdot", "symlink_to_source", "subfolder_with_copies",
+                                 "file_links", "hard_link", "foreign_notebook", "folder_in_the_way"])
+def test_the_generator_never_writes_over_a_source_notebook(tmp_path, capsys, out):
+    source = tmp_path / "notebooks"
+    _write_notebook(source / "01_a.ipynb", SOLUTION_CELL)
+    _write_notebook(source / "02_b.ipynb", "print(1)")
+    if out == "same":
+        target = source
+    elif out == "dotdot":
+        (source / "student").mkdir()
+        target = source / "student" / ".." / ".." / "notebooks"
+    elif out == "symlink_to_source":
+        target = tmp_path / "link"
+        target.symlink_to(source, target_is_directory=True)
+    elif out == "subfolder_with_copies":   # an --out folder that holds (other copies of) solution notebooks
+        target = source / "sub"
+        _write_notebook(target / "01_a.ipynb", SOLUTION_CELL)
+    elif out == "file_links":
+        target = tmp_path / "out"
+        target.mkdir()
+        (target / "01_a.ipynb").symlink_to(source / "01_a.ipynb")
+    elif out == "hard_link":
+        target = tmp_path / "out"
+        target.mkdir()
+        os.link(source / "02_b.ipynb", target / "02_b.ipynb")
+    elif out == "foreign_notebook":
+        target = tmp_path / "out"
+        _write_notebook(target / "02_b.ipynb", "my own work")
+    else:
+        target = tmp_path / "out"
+        (target / "01_a.ipynb").mkdir(parents=True)
+    before = _snapshot(tmp_path)
+    assert student.main([str(source), "--out", str(target)]) == 2
+    captured = capsys.readouterr()
+    assert captured.out == "" and captured.err.startswith("error: ") and captured.err.count("\n") == 1
+    assert "refusing" in captured.err or "is the source folder" in captured.err
+    assert _snapshot(tmp_path) == before
+
+
+# --- unusable input: exit 2, one line, nothing partial (issue 13, row 12) ------------------------
+
+@pytest.mark.parametrize("case, message", [
+    ("text_file_as_source", "is not a folder of notebooks"),
+    ("missing_folder", "is not a folder of notebooks"),
+    ("empty_folder", "holds no *.ipynb notebook"),
+    ("empty_notebook_file", "02_b.ipynb: not a notebook (empty or not JSON)"),
+    ("text_notebook_file", "02_b.ipynb: not a notebook (empty or not JSON)"),
+    ("json_list", "02_b.ipynb: not a valid notebook"),
+    ("json_without_cells", "02_b.ipynb: not a valid notebook"),
+    ("binary_file", "02_b.ipynb: not a notebook (not UTF-8 text)"),
+    ("student_notebook_as_source", "02_b.ipynb is a student notebook"),
+])
+def test_unusable_input_exits_2_with_one_line_and_writes_nothing(tmp_path, capsys, case, message):
+    source = tmp_path / "src"
+    _write_notebook(source / "01_a.ipynb", SOLUTION_CELL)
+    bad = source / "02_b.ipynb"
+    if case == "text_file_as_source":
+        (tmp_path / "notes.txt").write_text("not a notebook")
+        source = tmp_path / "notes.txt"
+    elif case == "missing_folder":
+        source = tmp_path / "missing"
+    elif case == "empty_folder":
+        source = tmp_path / "empty"
+        source.mkdir()
+    elif case == "empty_notebook_file":
+        bad.write_text("")
+    elif case == "text_notebook_file":
+        bad.write_text("print('hello')\n")
+    elif case == "json_list":
+        bad.write_text("[]")
+    elif case == "json_without_cells":
+        bad.write_text('{"nbformat": 4, "nbformat_minor": 5, "metadata": {}}')
+    elif case == "binary_file":
+        bad.write_bytes(b"\x89PNG\r\n\x1a\n\xff\xfe\x00")
+    else:
+        nbformat.write(student.make_student_notebook(_notebook("x = 1"), "02_b"), bad)
+    out = tmp_path / "out"
+    assert student.main([str(source), "--out", str(out)]) == 2
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    assert captured.err.startswith("error: ") and captured.err.count("\n") == 1 and message in captured.err
+    assert not out.exists()
+
+
+def test_a_failed_write_replaces_nothing_and_leaves_no_temporaries(tmp_path, monkeypatch):
+    _write_notebook(tmp_path / "src" / "01_a.ipynb", SOLUTION_CELL)
+    _write_notebook(tmp_path / "src" / "02_b.ipynb", "print(1)")
+    student.generate(tmp_path / "src", tmp_path / "out")
+    before = _snapshot(tmp_path / "out")
+    _write_notebook(tmp_path / "src" / "01_a.ipynb", "print('new version')")
+    real_write, calls = nbformat.write, []
+
+    def failing_write(notebook, handle, *args, **kwargs):
+        calls.append(1)
+        if len(calls) == 2:
+            raise OSError(28, "No space left on device")
+        return real_write(notebook, handle, *args, **kwargs)
+
+    monkeypatch.setattr(student.nbformat, "write", failing_write)
+    with pytest.raises(OSError, match="No space left"):
+        student.generate(tmp_path / "src", tmp_path / "out")
+    assert _snapshot(tmp_path / "out") == before     # the first notebook was not replaced either
+    calls.clear()
+    with pytest.raises(OSError):
+        student.generate(tmp_path / "src", tmp_path / "fresh")
+    assert not (tmp_path / "fresh").exists()
+
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
 def test_course_notebooks_have_exercises_and_clean_student_versions(path):

@@ -118,8 +118,18 @@ def pick(normal, fast):
     return fast if FAST else normal
 
 
+#: Environment variable naming the folder demos and notebooks write results to (default
+#: ``outputs/`` in the checkout; the autograder points it into each submission's scratch folder).
+OUTPUTS_ENV_VAR = "COURSE_OUTPUTS"
+
+
 def output_dir(name: str = "") -> Path:
-    """Return (and create) ``outputs/<name>`` under the checkout, where demos write results."""
-    path = REPO_ROOT / "outputs" / name if name else REPO_ROOT / "outputs"
+    """Return (and create) ``<outputs>/<name>``, where demos and notebooks write results.
+
+    ``<outputs>`` is ``$COURSE_OUTPUTS`` when set, else ``outputs/`` in the checkout.
+    """
+    root = Path(os.environ[OUTPUTS_ENV_VAR]).expanduser() if os.environ.get(OUTPUTS_ENV_VAR) \
+        else REPO_ROOT / "outputs"
+    path = root / name if name else root
     path.mkdir(parents=True, exist_ok=True)
     return path

@@ -105,6 +105,10 @@ class ExerciseNotImplemented(CheckFailed):
     """The learner's function still raises its own ``NotImplementedError`` stub."""
 
 
+class ExerciseCrashed(CheckFailed):
+    """The learner's function raised an exception while the check ran it (the message says where)."""
+
+
 def exit_code_for(error: BaseException) -> int:
     """The command-line exit status for ``error``: 2 for a user error, 1 otherwise."""
     return 2 if isinstance(error, (CourseError, OSError)) else 1

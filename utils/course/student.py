@@ -7,12 +7,25 @@ learner opens:
   code cell — becomes ``# YOUR CODE HERE`` and ``raise NotImplementedError(...)`` at the same
   indentation, naming the exercise (the function the region sits in);
 * every hidden-check region — ``### BEGIN HIDDEN CHECKS`` to ``### END HIDDEN CHECKS`` — is removed;
-* outputs and execution counts are stripped.
+* outputs and execution counts are stripped;
+* the notebook's metadata gets ``course = {"notebook": <solution file stem>, "generator": ...,
+  "student_version": true}`` and every code cell ``course = {"cell": <solution cell id>}``, so the
+  autograder (:mod:`utils.course.grade`) finds the solution notebook and its check cells whatever
+  the learner renames the file to. Anything else an instructor put under a cell's ``course``
+  metadata (``points``) stays in the solution notebook.
 
-Each student notebook is written atomically (:func:`utils.files.atomic_write`), so an interrupted
-run never leaves half a notebook behind. A notebook whose markers are unbalanced or nested, or
-that cannot be read, stops the run with :class:`utils.errors.NotebookFormatError` naming the file,
-the cell and the line; the command line prints it as one line and exits with status 2.
+An exercise is worth one point unless its solution notebook says otherwise, once: on the marker
+line (``### BEGIN SOLUTION (points=2)``) or in the cell's metadata (``{"course": {"points": 2}}``).
+A region outside any function is named on its marker (``### BEGIN SOLUTION (name=answer)``).
+
+The generator never writes over a solution notebook: every file it would replace must be a student
+notebook it made before (``--out`` equal to the source folder, a symbolic or hard link to a source,
+or any other notebook is refused before anything is written). Every notebook is converted before
+the first is written, and the student notebooks are written to temporaries that replace their
+destinations only once all of them are written (:func:`utils.files.atomic_path`), so an unreadable
+notebook, broken markers or a failed write leave the output folder as it was. Errors raise
+:class:`utils.errors.NotebookFormatError` or :class:`utils.errors.UsageError` naming the file, the
+cell and the line; the command line prints them as one line and exits with status 2.
 
 Usage::
 
@@ -31,7 +44,11 @@ from __future__ import annotations
 
 import argparse
 import ast
+import contextlib
 import copy
+import dataclasses
+import math
+import os
 import re
 from pathlib import Path
 
@@ -45,7 +62,33 @@ END_SOLUTION = "### END SOLUTION"
 BEGIN_HIDDEN = "### BEGIN HIDDEN CHECKS"
 END_HIDDEN = "### END HIDDEN CHECKS"
 
+#: Name of this generator, written into every student notebook's metadata.
+GENERATOR = "utils.course.student"
+
+#: Points of an exercise whose solution notebook declares none.
+DEFAULT_POINTS = 1.0
+
+#: The end of every stub's ``NotImplementedError`` message ("Exercise `f`: replace this line ...").
+STUB_TEXT = "replace this line with your code."
+
 _DEF = re.compile(r"^(\s*)(?:async\s+)?def\s+([A-Za-z_]\w*)\s*\(")
+_BEGIN_SOLUTION_LINE = re.compile(r"^### BEGIN SOLUTION(?:\s*\((?P<options>[^()]*)\))?$")
+_OPTION = re.compile(r"^\s*(?P<key>\w+)\s*=\s*(?P<value>[^,=\s]+)\s*$")
+
+
+@dataclasses.dataclass(frozen=True)
+class Exercise:
+    """One exercise of a solution notebook.
+
+    Attributes:
+        name: the function its solution region sits in (or the ``name=`` of its marker).
+        points: what it is worth (``DEFAULT_POINTS`` unless declared).
+        cell: index in ``notebook.cells`` of the first cell holding its solution.
+    """
+
+    name: str
+    points: float
+    cell: int
 
 
 def _enclosing_function(lines: list[str], index: int, indent: int) -> str | None:
@@ -55,6 +98,78 @@ def _enclosing_function(lines: list[str], index: int, indent: int) -> str | None
         if match and len(match.group(1)) < indent:
             return match.group(2)
     return None
+
+
+def _points(value, where: str) -> float:
+    try:
+        points = float(value)
+    except (TypeError, ValueError):
+        points = math.nan
+    if not math.isfinite(points) or points < 0 or isinstance(value, bool):
+        raise NotebookFormatError(f"{where}: points must be a number >= 0; got {value!r}")
+    return points
+
+
+def _marker_options(marker: str, where: str) -> dict | None:
+    """``{"points": 2.0, "name": "f"}`` from ``### BEGIN SOLUTION (points=2, name=f)``; None if not a marker."""
+    match = _BEGIN_SOLUTION_LINE.match(marker)
+    if match is None:
+        if marker.startswith(BEGIN_SOLUTION):
+            raise NotebookFormatError(f"{where}: cannot read {marker!r}; write e.g. "
+                                      f"'{BEGIN_SOLUTION} (points=2)'")
+        return None
+    options = {}
+    text = match.group("options")
+    for item in (text.split(",") if text and text.strip() else []):
+        option = _OPTION.match(item)
+        key = option.group("key") if option else None
+        if key == "points":
+            options["points"] = _points(option.group("value"), where)
+        elif key == "name" and option.group("value").isidentifier():
+            options["name"] = option.group("value")
+        else:
+            raise NotebookFormatError(f"{where}: unknown option {item.strip()!r} in {marker!r} "
+                                      f"(allowed: points=NUMBER, name=IDENTIFIER)")
+    return options
+
+
+def _convert(source: str, where: str) -> tuple[str, list[tuple[str | None, dict]]]:
+    """The student version of one cell's source, and its solution regions as (name, options)."""
+    lines = source.split("\n")
+    output: list[str] = []
+    regions: list[tuple[str | None, dict]] = []
+    state = None          # None, "solution" or "hidden"
+    start = 0
+    for index, line in enumerate(lines):
+        marker = line.strip()
+        here = f"{where}: line {index + 1}"
+        options = _marker_options(marker, here)
+        if options is not None or marker == BEGIN_HIDDEN:
+            if state is not None:
+                shown = BEGIN_SOLUTION if options is not None else marker
+                raise NotebookFormatError(f"{here}: {shown!r} inside an open region")
+            state = "solution" if options is not None else "hidden"
+            start = index
+            if state == "solution":
+                indent = len(line) - len(line.lstrip())
+                name = options.get("name") or _enclosing_function(lines, index, indent)
+                regions.append((name, options))
+                label = f"Exercise `{name}`" if name else "Exercise"
+                pad = line[:indent]
+                output.append(f"{pad}# YOUR CODE HERE")
+                output.append(f'{pad}raise NotImplementedError("{label}: {STUB_TEXT}")')
+            continue
+        if marker in (END_SOLUTION, END_HIDDEN):
+            expected = "solution" if marker == END_SOLUTION else "hidden"
+            if state != expected:
+                raise NotebookFormatError(f"{here}: {marker!r} without its BEGIN marker")
+            state = None
+            continue
+        if state is None:
+            output.append(line)
+    if state is not None:
+        raise NotebookFormatError(f"{where}: region opened at line {start + 1} is never closed")
+    return "\n".join(output), regions
 
 
 def stub_source(source: str, where: str = "cell") -> str:
@@ -68,42 +183,13 @@ def stub_source(source: str, where: str = "cell") -> str:
         The student version of the source.
 
     Raises:
-        NotebookFormatError: markers are unbalanced or nested.
+        NotebookFormatError: markers are unbalanced or nested, or a marker's options are unreadable.
 
     Example:
         >>> stub_source("check(f)\\n### BEGIN HIDDEN CHECKS\\nassert f(1) == 2\\n### END HIDDEN CHECKS")
         'check(f)'
     """
-    lines = source.split("\n")
-    output: list[str] = []
-    state = None          # None, "solution" or "hidden"
-    start = 0
-    for index, line in enumerate(lines):
-        marker = line.strip()
-        if marker in (BEGIN_SOLUTION, BEGIN_HIDDEN):
-            if state is not None:
-                raise NotebookFormatError(f"{where}: line {index + 1}: {marker!r} inside an open region")
-            state = "solution" if marker == BEGIN_SOLUTION else "hidden"
-            start = index
-            if state == "solution":
-                indent = len(line) - len(line.lstrip())
-                name = _enclosing_function(lines, index, indent)
-                label = f"Exercise `{name}`" if name else "Exercise"
-                pad = line[:indent]
-                output.append(f"{pad}# YOUR CODE HERE")
-                output.append(f'{pad}raise NotImplementedError("{label}: replace this line with your code.")')
-            continue
-        if marker in (END_SOLUTION, END_HIDDEN):
-            expected = "solution" if marker == END_SOLUTION else "hidden"
-            if state != expected:
-                raise NotebookFormatError(f"{where}: line {index + 1}: {marker!r} without its BEGIN marker")
-            state = None
-            continue
-        if state is None:
-            output.append(line)
-    if state is not None:
-        raise NotebookFormatError(f"{where}: region opened at line {start + 1} is never closed")
-    return "\n".join(output)
+    return _convert(source, where)[0]
 
 
 def _check_parses(source: str, where: str) -> None:
@@ -115,75 +201,203 @@ def _check_parses(source: str, where: str) -> None:
         raise NotebookFormatError(f"{where}: the student version does not parse: {error}") from None
 
 
-def make_student_notebook(notebook):
+def cell_key(cell, index: int) -> str:
+    """The key that ties a student cell to its solution cell: the cell's id (``cell-N`` without one)."""
+    return str(cell.get("id") or f"cell-{index}")
+
+
+def find_exercises(notebook) -> list[Exercise]:
+    """The exercises of a solution notebook, in notebook order, with their points.
+
+    Several regions in one function make one exercise. Points are declared at most once per
+    exercise — on a marker line or in the cell's ``course.points`` metadata; two different
+    declarations are an error.
+
+    Raises:
+        NotebookFormatError: broken markers, unreadable options, or conflicting points.
+
+    Example:
+        >>> import nbformat
+        >>> notebook = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(
+        ...     "def f(x):\\n    ### BEGIN SOLUTION (points=2)\\n    return x\\n    ### END SOLUTION")])
+        >>> find_exercises(notebook)
+        [Exercise(name='f', points=2.0, cell=0)]
+    """
+    declared: dict[str, set[float]] = {}
+    first_cell: dict[str, int] = {}
+    for index, cell in enumerate(notebook.cells):
+        if cell.cell_type != "code":
+            continue
+        where = f"cell {index}"
+        _, regions = _convert(cell.source, where)
+        course = cell.metadata.get("course") or {}
+        cell_points = _points(course["points"], f"{where}: metadata course.points") if "points" in course else None
+        if cell_points is not None and not regions:
+            raise NotebookFormatError(f"{where}: metadata course.points on a cell without a solution region")
+        for name, options in regions:
+            name = name or f"exercise_{len(first_cell) + 1}"
+            first_cell.setdefault(name, index)
+            values = declared.setdefault(name, set())
+            values.update(value for value in (options.get("points"), cell_points) if value is not None)
+            if len(values) > 1:
+                raise NotebookFormatError(f"{where}: exercise `{name}` is given different points "
+                                          f"({', '.join(f'{value:g}' for value in sorted(values))}); "
+                                          f"declare them once")
+    return [Exercise(name, next(iter(declared[name])) if declared[name] else DEFAULT_POINTS, cell)
+            for name, cell in first_cell.items()]
+
+
+def make_student_notebook(notebook, notebook_id: str | None = None):
     """Return a student copy of an ``nbformat`` notebook (the input is not modified).
+
+    Args:
+        notebook: the solution notebook.
+        notebook_id: the id the autograder matches submissions by (the solution file's stem).
 
     Raises:
         NotebookFormatError: a cell's markers are unbalanced or nested, or its student version is
             not valid Python.
     """
+    find_exercises(notebook)  # points declared twice, unreadable options: refuse before writing
     student = copy.deepcopy(notebook)
     for number, cell in enumerate(student.cells):
+        cell.metadata.pop("course", None)
         if cell.cell_type == "code":
             where = f"cell {number}"
             cell.source = stub_source(cell.source, where)
             _check_parses(cell.source, where)
             cell.outputs = []
             cell.execution_count = None
+            cell.metadata["course"] = {"cell": cell_key(notebook.cells[number], number)}
         cell.metadata.pop("execution", None)
-    student.metadata.setdefault("course", {})["student_version"] = True
+    course = {"generator": GENERATOR, "student_version": True}
+    if notebook_id:
+        course = {"notebook": notebook_id, **course}
+    student.metadata["course"] = course
     return student
 
 
 def count_exercises(notebook) -> int:
     """Number of solution regions in a notebook."""
-    return sum(cell.source.count(BEGIN_SOLUTION) for cell in notebook.cells if cell.cell_type == "code")
+    return sum(1 for cell in notebook.cells if cell.cell_type == "code"
+               for line in cell.source.split("\n") if line.strip().startswith(BEGIN_SOLUTION))
 
 
-def _read_notebook(path: Path):
+def is_student_notebook(notebook) -> bool:
+    """Whether a notebook was written by this generator (its metadata says so)."""
+    course = notebook.get("metadata", {}).get("course")
+    return isinstance(course, dict) and course.get("student_version") is True
+
+
+def read_notebook(path) -> nbformat.NotebookNode:
+    """Read and validate a notebook file.
+
+    Raises:
+        NotebookFormatError: the file cannot be read or is not a valid notebook (the message names
+            the file and says why, in one line).
+    """
+    path = Path(path)
     try:
-        return nbformat.read(path, as_version=4)
-    except (ValueError, nbformat.ValidationError) as error:
-        raise NotebookFormatError(f"{path}: not a readable notebook ({error})") from None
+        with open(path, encoding="utf-8") as handle:
+            notebook = nbformat.read(handle, as_version=4)
+        nbformat.validate(notebook)
+    except OSError as error:
+        raise NotebookFormatError(f"{path}: cannot read it ({error.strerror or error})") from None
+    except UnicodeDecodeError:
+        raise NotebookFormatError(f"{path}: not a notebook (not UTF-8 text)") from None
+    except nbformat.reader.NotJSONError:
+        raise NotebookFormatError(f"{path}: not a notebook (empty or not JSON)") from None
+    except Exception as error:  # nbformat raises ValidationError, AttributeError, TypeError, KeyError...
+        reason = " ".join(str(error).split())[:200] or type(error).__name__
+        raise NotebookFormatError(f"{path}: not a valid notebook ({reason})") from None
+    return notebook
+
+
+def _same_file(first: Path, second: Path) -> bool:
+    try:
+        return os.path.samefile(first, second)
+    except OSError:
+        return False
+
+
+def _check_targets(sources: list[Path], out_dir: Path) -> None:
+    """Refuse, before anything is written, every destination that could be a solution notebook."""
+    if out_dir.exists() and not out_dir.is_dir():
+        raise UsageError(f"--out {out_dir} is a file, not a folder")
+    if out_dir.is_dir() and sources and _same_file(out_dir, sources[0].parent):
+        raise UsageError(f"--out {out_dir} is the source folder; the student notebooks would replace "
+                         f"the solution notebooks. Choose another folder (e.g. {sources[0].parent / 'student'})")
+    for source in sources:
+        target = out_dir / source.name
+        if not (target.exists() or target.is_symlink()):
+            continue
+        if target.is_symlink() or target.is_dir():
+            raise UsageError(f"{target} is a {'link' if target.is_symlink() else 'folder'}; refusing to "
+                             f"replace it with a student notebook")
+        if any(_same_file(target, other) for other in sources):
+            raise UsageError(f"{target} is the same file as a source notebook; refusing to overwrite it")
+        try:
+            existing = read_notebook(target)
+        except NotebookFormatError:
+            existing = None
+        if existing is None or not is_student_notebook(existing):
+            raise UsageError(f"{target} exists and is not a student notebook made by this generator; "
+                             f"refusing to overwrite it (move it away or choose another --out)")
 
 
 def generate(source_dir: Path, out_dir: Path) -> list[Path]:
     """Write a student version of every ``*.ipynb`` in ``source_dir`` into ``out_dir``.
 
-    Every notebook is converted before the first is written, so a notebook with broken markers
-    leaves ``out_dir`` as it was.
+    Every notebook is converted and every destination checked before the first is written; the
+    files replace their destinations only once all of them are written, so a failure leaves
+    ``out_dir`` as it was.
 
     Args:
         source_dir: folder of solution notebooks.
-        out_dir: folder for the student notebooks (created; files of the same name are replaced).
+        out_dir: folder for the student notebooks (created; older student versions are replaced).
 
     Returns:
         The paths written.
 
     Raises:
-        UsageError: ``source_dir`` is not a folder or holds no notebook.
+        UsageError: ``source_dir`` is not a folder or holds no notebook, or a destination is not a
+            student notebook this generator made (``out_dir`` is the source folder, a link to a
+            source, any other notebook).
         NotebookFormatError: a notebook is unreadable or its markers are broken (the message
             names the file, the cell and the line).
     """
     source_dir, out_dir = Path(source_dir), Path(out_dir)
     if not source_dir.is_dir():
         raise UsageError(f"{source_dir} is not a folder of notebooks")
-    paths = sorted(source_dir.glob("*.ipynb"))
+    paths = sorted(path for path in source_dir.glob("*.ipynb") if path.is_file())
     if not paths:
         raise UsageError(f"{source_dir} holds no *.ipynb notebook")
     converted = []
     for path in paths:
-        notebook = _read_notebook(path)
+        notebook = read_notebook(path)
+        if is_student_notebook(notebook):
+            raise UsageError(f"{path} is a student notebook, not a solution notebook")
         try:
-            converted.append((path, notebook, make_student_notebook(notebook)))
+            converted.append((path, notebook, make_student_notebook(notebook, notebook_id=path.stem)))
         except NotebookFormatError as error:
             raise NotebookFormatError(f"{path.name}: {error}") from None
+    _check_targets(paths, out_dir)
+    created = not out_dir.exists()
     written = []
-    for path, notebook, student in converted:
-        target = out_dir / path.name
-        with files.atomic_write(target, "w") as handle:
-            nbformat.write(student, handle)
-        written.append(target)
+    try:
+        with contextlib.ExitStack() as stack:
+            for path, _, student in converted:
+                target = out_dir / path.name
+                temporary = stack.enter_context(files.atomic_path(target))
+                with open(temporary, "w", encoding="utf-8") as handle:
+                    nbformat.write(student, handle)
+                written.append(target)
+    except BaseException:
+        if created:
+            with contextlib.suppress(OSError):
+                out_dir.rmdir()
+        raise
+    for (path, notebook, _), target in zip(converted, written):
         exercises = count_exercises(notebook)
         print(f"{path.name}: {exercises} exercise{'' if exercises == 1 else 's'} -> {target}")
     return written

@@ -1,10 +1,15 @@
 """utils.image_io on generated files of every PIL mode, EXIF orientation, and bad files."""
 
+import os
+import struct
+import warnings
+import zlib
+
 import numpy as np
 import pytest
-from PIL import Image
+from PIL import Image, ImageFile
 
-from utils import image_io
+from utils import errors, image_io
 
 
 def _save(tmp_path, name, image, **kwargs):
@@ -111,3 +116,161 @@ def test_float_tensor_roundtrip():
     np.testing.assert_array_equal(image_io.from_float_tensor(tensor), array)
     # values outside [0, 1] (optimiser overshoot) are clipped, not wrapped
     assert image_io.from_float_tensor(np.full((1, 2, 2, 3), 1.7))[0, 0, 0] == 255
+
+
+# ---- bad files: one precise reason each, naming the file -------------------------------------
+
+def _png_chunk(kind: bytes, data: bytes) -> bytes:
+    """One PNG chunk: length, type, data, CRC-32 of type + data (all big-endian)."""
+    return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
+
+
+def _png_declaring(width: int, height: int) -> bytes:
+    """A valid-looking 8-bit RGB PNG header that declares ``width`` x ``height`` pixels, with one
+    empty compressed data chunk: a few dozen bytes that would decode to width * height * 3 bytes."""
+    header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
+    return (b"\x89PNG\r\n\x1a\n" + _png_chunk(b"IHDR", header) + _png_chunk(b"IDAT", zlib.compress(b""))
+            + _png_chunk(b"IEND", b""))
+
+
+@pytest.fixture
+def no_decoding(monkeypatch):
+    """Fail the test if any image decoding starts (pixel data is only read by ``ImageFile.load``)."""
+    def refuse(self):
+        raise AssertionError(f"decoding started for a {self.size} image")
+
+    monkeypatch.setattr(ImageFile.ImageFile, "load", refuse)
+
+
+def test_decompression_bomb_is_refused_from_its_header(tmp_path, no_decoding):
+    bomb = tmp_path / "bomb.png"
+    bomb.write_bytes(_png_declaring(50000, 50000))
+    assert bomb.stat().st_size < 100                      # 2.5 gigapixels declared in 57 bytes
+    with pytest.raises(errors.ImageError) as caught:
+        image_io.load_image(bomb)
+    message = str(caught.value)
+    assert str(bomb) in message and "50000x50000 = 2.5 gigapixels" in message
+    assert "limit of 100 megapixels" in message and "\n" not in message
+    # The file is one line for the command lines: report() prints it and returns exit code 2.
+    assert errors.exit_code_for(caught.value) == 2
+
+
+def test_image_over_our_limit_but_under_pils_is_refused_without_warning(tmp_path, no_decoding):
+    # 12000 x 10000 = 120 MP: PIL only warns (its error starts at 179 MP); our limit is 100 MP.
+    large = tmp_path / "large.png"
+    large.write_bytes(_png_declaring(12000, 10000))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")                     # a DecompressionBombWarning would fail
+        with pytest.raises(errors.ImageError, match=r"large.png: image declares 12000x10000 = 120 megapixels"):
+            image_io.load_image(large)
+
+
+def test_limit_is_the_module_setting(tmp_path, monkeypatch):
+    path = image_io.save_image(tmp_path / "small.png", np.zeros((30, 40, 3), np.uint8))
+    monkeypatch.setattr(image_io, "MAX_PIXELS", 1000)
+    with pytest.raises(errors.ImageError, match=r"40x30 = 1200 pixels, more than the limit of 1000 pixels"):
+        image_io.load_image(path)
+    monkeypatch.setattr(image_io, "MAX_PIXELS", 1200)
+    assert image_io.load_image(path).shape == (30, 40, 3)
+
+
+def test_a_24_megapixel_photo_still_loads(tmp_path):
+    path = tmp_path / "camera.png"
+    Image.new("RGB", (6000, 4000), (10, 20, 30)).save(path, compress_level=1)
+    loaded = image_io.load_image(path)
+    assert loaded.shape == (4000, 6000, 3) and tuple(loaded[3999, 5999]) == (10, 20, 30)
+
+
+def test_describe_pixels():
+    assert image_io.describe_pixels(50000 * 50000) == "2.5 gigapixels"
+    assert image_io.describe_pixels(6000 * 4000) == "24 megapixels"
+    assert image_io.describe_pixels(640) == "640 pixels"
+
+
+def _message(path) -> str:
+    with pytest.raises(errors.ImageError) as caught:
+        image_io.load_image(path)
+    message = str(caught.value)
+    assert str(path) in message and "\n" not in message
+    return message
+
+
+def test_folder_empty_file_and_missing_folder_are_named_as_such(tmp_path):
+    folder = tmp_path / "holiday.jpg"
+    folder.mkdir()
+    assert "is a folder, not an image file" in _message(folder)
+    assert "not found" not in _message(folder)
+    empty = tmp_path / "empty.jpg"
+    empty.write_bytes(b"")
+    assert "is empty (0 bytes)" in _message(empty)
+    assert _message(tmp_path / "nope.jpg") == f"image file not found: {tmp_path / 'nope.jpg'}"
+    assert "the folder" in _message(tmp_path / "no_such_folder" / "x.jpg")
+
+
+def test_broken_link_and_special_file(tmp_path):
+    link = tmp_path / "link.jpg"
+    link.symlink_to(tmp_path / "gone.jpg")
+    assert "broken symbolic link" in _message(link) and "gone.jpg" in _message(link)
+    pipe = tmp_path / "pipe.jpg"
+    os.mkfifo(pipe)                                       # opening it would block: never opened
+    assert "not a regular file" in _message(pipe)
+
+
+@pytest.mark.parametrize("name, content, reason", [
+    ("page.jpg", b"<!DOCTYPE html><html><body>404</body></html>", "HTML page"),
+    ("logo.png", b'<?xml version="1.0"?><svg xmlns="http://www.w3.org/2000/svg"/>', "SVG drawing"),
+    ("scan.jpg", b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n", "PDF document"),
+    ("photo.jpg", b"\x00\x00\x00\x18ftypheic\x00\x00\x00\x00mif1heic" + bytes(64), "HEIC/HEIF photo"),
+    ("notes.jpg", b"this is not an image", "it holds text"),
+    ("noise.jpg", bytes(range(256)), "its name ends in .jpg but it does not hold JPEG data"),
+    ("empty.png", _png_declaring(0, 0), "declares an empty 0x0 image"),
+    ("header.png", b"\x89PNG\r\n\x1a\n\x00\x00\x00\x0dIHDRgarbage-garbage", "starts like a PNG file, but its header"),
+])
+def test_non_images_say_what_they_hold(tmp_path, name, content, reason):
+    path = tmp_path / name
+    path.write_bytes(content)
+    message = _message(path)
+    assert message.startswith(f"{path} is not an image: ") and reason in message
+
+
+def test_numpy_array_file_is_recognised(tmp_path):
+    path = tmp_path / "face.png"
+    with open(path, "wb") as handle:
+        np.save(handle, np.zeros((4, 4, 3)))
+    assert "NumPy .npy array" in _message(path)
+
+
+def test_truncated_files_name_format_and_size(tmp_path):
+    good = tmp_path / "good.png"
+    Image.fromarray(np.random.default_rng(0).integers(0, 256, (64, 64, 3), dtype=np.uint8)).save(good)
+    truncated = tmp_path / "cut.png"
+    truncated.write_bytes(good.read_bytes()[:300])
+    assert "the PNG image of 64x64 is truncated or corrupt" in _message(truncated)
+    # a content/extension mismatch alone is not an error: PIL reads by content
+    misnamed = tmp_path / "really_a_png.jpg"
+    misnamed.write_bytes(good.read_bytes())
+    np.testing.assert_array_equal(image_io.load_image(misnamed), image_io.load_image(good))
+
+
+def test_permission_denied_is_said(tmp_path, monkeypatch):
+    path = image_io.save_image(tmp_path / "secret.png", np.zeros((4, 4, 3), np.uint8))
+    if os.geteuid() != 0:                                 # root reads anything: simulate it then
+        path.chmod(0)
+    else:
+        def denied(file, *args, **kwargs):
+            raise PermissionError(13, "Permission denied", str(file))
+
+        monkeypatch.setattr(image_io.Image, "open", denied)
+    message = _message(path)
+    assert "permission denied" in message and "truncated" not in message
+
+
+def test_save_image_checks_extension_and_place_before_writing(tmp_path):
+    with pytest.raises(errors.UsageError, match=r"out.txt: PIL writes no image format with the extension '.txt'"):
+        image_io.save_image(tmp_path / "out.txt", np.zeros((4, 4, 3), np.uint8))
+    (tmp_path / "folder.png").mkdir()
+    with pytest.raises(errors.UsageError, match="is a folder"):
+        image_io.save_image(tmp_path / "folder.png", np.zeros((4, 4, 3), np.uint8))
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["folder.png"]
+    no_suffix = image_io.save_image(tmp_path / "plain", np.zeros((4, 4, 3), np.uint8))
+    assert Image.open(no_suffix).format == "PNG"

@@ -3,27 +3,207 @@
 Every loader returns a ``numpy.ndarray`` of shape ``(height, width, 3)`` and dtype ``uint8`` in RGB
 order, whatever the file held: EXIF orientation is applied, and grayscale, grayscale+alpha, RGBA,
 palette, CMYK and 16-bit images are converted. Transparent pixels are composited over white.
-Unreadable, truncated or non-image files raise :class:`ImageError` naming the file.
+
+A file that cannot be loaded raises :class:`ImageError` with one line naming the file and the
+real reason: missing, a folder, not a regular file, empty, unreadable (permissions), not an image
+(with what it holds instead when that is recognisable: HTML, SVG, PDF, HEIC, a NumPy array, text),
+truncated or corrupt, or larger than :data:`MAX_PIXELS`. The size is checked on the header, before
+any pixel is decoded, so a "decompression bomb" (a small file that declares a huge image) costs
+nothing.
 
 Example:
     >>> from utils import image_io
     >>> image = image_io.load_image("photo.jpg", size=(224, 224))   # doctest: +SKIP
     >>> image.shape, image.dtype                                      # doctest: +SKIP
     ((224, 224, 3), dtype('uint8'))
+    >>> image_io.describe_pixels(50000 * 50000)
+    '2.5 gigapixels'
 """
 
 from __future__ import annotations
 
 import os
+import struct
+import warnings
 from pathlib import Path
+
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 from utils import files
-from utils.errors import ImageError
+from utils.errors import ImageError, UsageError
 
-__all__ = ["ImageError", "load_image", "resize", "resize_max_side", "center_crop", "save_image",
-           "to_float_tensor", "from_float_tensor"]
+__all__ = ["ImageError", "MAX_PIXELS", "load_image", "check_save_path", "describe_pixels", "resize",
+           "resize_max_side", "center_crop", "save_image", "to_float_tensor", "from_float_tensor"]
+
+#: Largest image, in pixels (width x height), that :func:`load_image` decodes: 100 megapixels,
+#: 300 MB as RGB uint8. Larger files (and decompression bombs, which declare gigapixels in a few
+#: bytes) are refused from their header. A 24 MP photo (6000x4000) or a 50 MP one is well below.
+#: Raise it for a trusted file that is bigger; above 2 x ``PIL.Image.MAX_IMAGE_PIXELS`` (179 MP)
+#: PIL refuses the file itself, and that limit must be raised too.
+MAX_PIXELS = 100_000_000
+
+
+def describe_pixels(pixels: int) -> str:
+    """A pixel count in words: ``"24 megapixels"``, ``"2.5 gigapixels"``.
+
+    Example:
+        >>> describe_pixels(6000 * 4000), describe_pixels(MAX_PIXELS)
+        ('24 megapixels', '100 megapixels')
+    """
+    if pixels >= 1_000_000_000:
+        return f"{pixels / 1e9:.3g} gigapixels"
+    if pixels >= 1_000_000:
+        return f"{pixels / 1e6:.3g} megapixels"
+    return f"{pixels} pixels"
+
+
+def _too_large(path: Path, size: tuple[int, int]) -> ImageError:
+    width, height = size
+    return ImageError(
+        f"{path}: image declares {width}x{height} = {describe_pixels(width * height)}, more than the "
+        f"limit of {describe_pixels(MAX_PIXELS)} (utils.image_io.MAX_PIXELS); it may be a decompression "
+        f"bomb. Resize it below the limit, or raise the limit if you trust the file")
+
+
+def _readers_for(prefix: bytes, by_signature_only: bool = False):
+    """PIL's format readers that accept a file starting with ``prefix``: ``(format, factory)``.
+
+    With ``by_signature_only``, readers that have no signature test (and so accept anything) are
+    left out.
+
+    These are the tables ``Image.open`` itself walks (``Image.ID`` / ``Image.OPEN``); calling a
+    factory on an open file parses the header and decodes no pixels.
+    """
+    Image.init()
+    for format_id in Image.ID:
+        factory, accept = Image.OPEN[format_id]
+        if accept is None and by_signature_only:
+            continue
+        verdict = accept(prefix) if accept else True
+        if verdict and not isinstance(verdict, str):  # a string is a reason for not accepting
+            yield format_id, factory
+
+
+def _parse_header(path: Path, by_signature_only: bool = False):
+    """``(format, size, None)`` from the first reader that parses the header, else
+    ``(format, None, reason)`` for the first reader that accepted the prefix, else ``None``.
+
+    Read without PIL's size check, to say how large a refused "decompression bomb" claims to be,
+    or why a file that starts like an image is not one.
+    """
+    first_failure = None
+    with open(path, "rb") as handle:
+        prefix = handle.read(16)
+        for format_id, factory in _readers_for(prefix, by_signature_only):
+            try:
+                handle.seek(0)
+                return format_id, tuple(factory(handle, str(path)).size), None
+            except (SyntaxError, IndexError, TypeError, ValueError, OSError, struct.error) as error:
+                first_failure = first_failure or (format_id, None, str(error) or type(error).__name__)
+    return first_failure
+
+
+#: Recognisable contents of files that are not images, by their first bytes.
+_SIGNATURES = (
+    (b"%PDF", "a PDF document; export the page as PNG or JPEG"),
+    (b"PK\x03\x04", "a zip archive; extract the images first"),
+    (b"\x93NUMPY", "a NumPy .npy array; load it with numpy.load and pass the array"),
+    (b"\x1f\x8b", "gzip-compressed data; decompress it first"),
+)
+
+#: ISO base media brands of HEIC/HEIF photos (iPhones), which PIL reads only with a plugin.
+_HEIF_BRANDS = (b"heic", b"heix", b"hevc", b"heim", b"heis", b"mif1", b"msf1")
+
+
+def _what_it_holds(path: Path) -> str:
+    """Why a file that PIL cannot identify is not an image, in words (for the error message)."""
+    with open(path, "rb") as handle:
+        head = handle.read(512)
+    for signature, meaning in _SIGNATURES:
+        if head.startswith(signature):
+            return f"it holds {meaning}"
+    if head[4:8] == b"ftyp" and head[8:12] in _HEIF_BRANDS:
+        return ("it is a HEIC/HEIF photo, which PIL cannot read without a plugin; convert it to JPEG "
+                "or PNG")
+    if b"\x00" not in head:
+        try:
+            text = head.decode("utf-8").lower()
+        except UnicodeDecodeError:
+            text = None
+        if text is not None:
+            if "<html" in text or "<!doctype html" in text:
+                return "it holds an HTML page (a saved web page?), not the image itself"
+            if "<svg" in text:
+                return "it is an SVG drawing (vector graphics); export it as PNG"
+            return "it holds text"
+    if head.startswith(b"\x89PNG\r\n\x1a\n") and head[12:16] == b"IHDR":
+        width, height = struct.unpack(">II", head[16:24])
+        if width == 0 or height == 0:
+            return f"its PNG header declares an empty {width}x{height} image"
+    header = _parse_header(path, by_signature_only=True)
+    if header is not None:  # a reader recognised the first bytes but not the header
+        return f"it starts like a {header[0]} file, but its header is corrupt ({header[2]})"
+    expected = Image.registered_extensions().get(path.suffix.lower())
+    named = f"its name ends in {path.suffix} but it does not hold {expected} data; " if expected else ""
+    return f"{named}its first bytes {head[:8]!r} match no image format PIL reads"
+
+
+def _check_file(path: Path) -> None:
+    """Raise :class:`ImageError` naming the file if ``path`` cannot be an image file to read."""
+    if path.is_dir():
+        raise ImageError(f"{path} is a folder, not an image file; give the image files in it")
+    if not path.exists():
+        if path.is_symlink():
+            raise ImageError(f"{path} is a broken symbolic link (its target {os.readlink(path)} does not "
+                             f"exist)")
+        folder = path.parent
+        where = "" if folder.is_dir() else f" (the folder {folder} does not exist either)"
+        raise ImageError(f"image file not found: {path}{where}")
+    if not path.is_file():
+        raise ImageError(f"{path} is not a regular file (a device, pipe or socket); give an image file")
+    if path.stat().st_size == 0:
+        raise ImageError(f"{path} is empty (0 bytes); the download or copy that made it may have failed")
+
+
+def _read_file(path: Path) -> np.ndarray:
+    """Decode an image file to RGB uint8, refusing it from its header when it is too large."""
+    _check_file(path)
+    try:
+        with warnings.catch_warnings():
+            # PIL warns above its own limit; ours (MAX_PIXELS) is checked right below, before decoding.
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            with Image.open(path) as opened:
+                if opened.size[0] * opened.size[1] > MAX_PIXELS:
+                    raise _too_large(path, opened.size)
+                if opened.size[0] == 0 or opened.size[1] == 0:
+                    raise ImageError(f"{path}: image declares {opened.size[0]}x{opened.size[1]} pixels, "
+                                     f"an empty image")
+                kind = f"{opened.format} image of {opened.size[0]}x{opened.size[1]}"
+                try:
+                    opened.load()
+                    image = _to_rgb(ImageOps.exif_transpose(opened))
+                except MemoryError:
+                    raise ImageError(f"{path}: not enough memory to decode this {kind}") from None
+                except (OSError, SyntaxError, ValueError, struct.error) as error:
+                    raise ImageError(f"{path}: the {kind} is truncated or corrupt ({error}); an "
+                                     f"interrupted download or copy?") from None
+    except ImageError:
+        raise
+    except Image.DecompressionBombError as error:  # PIL refuses above 2 x its own limit
+        header = _parse_header(path)
+        size = header[1] if header else None
+        if size is not None and size[0] * size[1] > MAX_PIXELS:
+            raise _too_large(path, size) from None
+        raise ImageError(f"{path}: {error} (raise PIL.Image.MAX_IMAGE_PIXELS to read it)") from None
+    except PermissionError:
+        raise ImageError(f"{path}: permission denied; the file is not readable by this user") from None
+    except UnidentifiedImageError:
+        raise ImageError(f"{path} is not an image: {_what_it_holds(path)}") from None
+    except (OSError, SyntaxError, ValueError, struct.error) as error:
+        raise ImageError(f"{path}: cannot read the image header ({error}); the file is truncated or "
+                         f"corrupt") from None
+    return np.asarray(image, dtype=np.uint8).copy()
 
 
 def _to_rgb(image: Image.Image) -> Image.Image:
@@ -93,23 +273,12 @@ def load_image(source, size: tuple[int, int] | int | None = None) -> np.ndarray:
         ``np.ndarray`` uint8, shape (H, W, 3), RGB.
 
     Raises:
-        ImageError: the file is missing, unreadable, truncated or not an image, or the array is
-            not an image. The message names the file.
+        ImageError: the file is missing, a folder, empty, unreadable, not an image, truncated or
+            corrupt, or declares more than :data:`MAX_PIXELS` pixels (refused before decoding);
+            or the array is not an image. The message names the file and the reason.
     """
     if isinstance(source, (str, os.PathLike)):
-        path = Path(source)
-        if not path.is_file():
-            raise ImageError(f"image file not found: {path}")
-        try:
-            with Image.open(path) as opened:
-                opened.load()
-                image = _to_rgb(ImageOps.exif_transpose(opened))
-        except UnidentifiedImageError:
-            raise ImageError(f"{path} is not an image file PIL can read") from None
-        except (OSError, SyntaxError, ValueError) as error:
-            raise ImageError(f"could not read image {path}: {error} (the file may be truncated or "
-                             f"corrupt)") from None
-        array = np.asarray(image, dtype=np.uint8).copy()
+        array = _read_file(Path(source))
     else:
         array = _check_array(source)
     if size is not None:
@@ -164,22 +333,55 @@ def center_crop(image: np.ndarray, size: tuple[int, int]) -> np.ndarray:
     return array[top:top + height, left:left + width].copy()
 
 
+def _save_format(path: Path) -> str:
+    suffix = path.suffix.lower() or ".png"
+    image_format = Image.registered_extensions().get(suffix)
+    if image_format is None or image_format not in Image.SAVE:
+        raise UsageError(f"cannot save an image as {path}: PIL writes no image format with the "
+                         f"extension {path.suffix!r}; use .png or .jpg")
+    return image_format
+
+
+def check_save_path(path) -> Path:
+    """Check, before any work, that :func:`save_image` will be able to write ``path``.
+
+    Raises :class:`utils.errors.UsageError` when the extension is not an image format PIL writes,
+    or the path is a folder, lies under a regular file or in a folder that is not writable.
+
+    Example:
+        >>> check_save_path("out/result.png").name
+        'result.png'
+        >>> check_save_path("out/result.txt")
+        Traceback (most recent call last):
+        ...
+        utils.errors.UsageError: cannot save an image as out/result.txt: PIL writes no image format with the extension '.txt'; use .png or .jpg
+    """
+    path = Path(path)
+    _save_format(path)
+    return files.check_writable(path, what="image")
+
+
 def save_image(path, image) -> Path:
     """Save an image atomically (written to a temporary file, then renamed).
 
     Args:
-        path: destination; the format follows the extension (.png, .jpg, ...). Folders are created.
+        path: destination; the format follows the extension (.png, .jpg, ...; none means PNG).
+            Folders are created.
         image: uint8 (H, W, 3), a float array in [0, 1] or [0, 255], or a (1, H, W, 3) tensor.
 
     Returns:
         The path written.
+
+    Raises:
+        UsageError: the extension is not an image format PIL writes, or the path cannot be
+            written (see :func:`check_save_path`); checked before the image is converted.
+        ImageError: ``image`` is not an image array.
     """
-    path = Path(path)
+    path = check_save_path(path)
+    image_format = _save_format(path)
     if hasattr(image, "numpy"):
         image = image.numpy()
     array = _check_array(image)
-    suffix = path.suffix or ".png"
-    image_format = Image.registered_extensions().get(suffix.lower(), "PNG")
     files.write_with(path, lambda temporary: Image.fromarray(array).save(temporary, format=image_format))
     return path
 

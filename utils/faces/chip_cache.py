@@ -52,6 +52,8 @@ def chip_settings() -> dict:
         "detector": f"mtcnn-{detector_version}",
         "min_confidence": align.MIN_CONFIDENCE,
         "retries": [list(map(str, strategy)) for strategy in align.RETRY_STRATEGIES],
+        "retry_min_confidence": align.RETRY_MIN_CONFIDENCE,
+        "retry_min_face_fraction": align.RETRY_MIN_FACE_FRACTION,
         "small_side": align.SMALL_IMAGE_SIDE,
         "max_detect_side": align.MAX_DETECT_SIDE,
     }

@@ -1,10 +1,18 @@
 """Tests for utils.faces.database on hand-made encodings (no model needed: the database works on
-encodings only)."""
+encodings only). The concurrency and kill -9 tests run real processes (issue 13, rows 1 and 11)."""
+
+import io
+import signal
+import subprocess
+import sys
+import time
+import warnings
+import zipfile
 
 import numpy as np
 import pytest
 
-from utils import errors
+from utils import config, errors
 from utils.faces import database as database_module
 from utils.faces.constants import NOT_RECOGNIZED
 from utils.faces.database import DatabaseError, FaceDatabase, UnknownIdentityError
@@ -180,4 +188,218 @@ def test_save_goes_through_the_atomic_writer_and_keeps_the_old_file_on_failure(t
     database.enroll("late", _unit(5))
     with pytest.raises(OSError, match="disk full"):
         database.save(path)
-    assert path.read_bytes() == before and sorted(item.name for item in tmp_path.iterdir()) == ["faces.npz"]
+    leftovers = sorted(item.name for item in tmp_path.iterdir() if item.name != "faces.npz.lock")  # the lock file stays
+    assert path.read_bytes() == before and leftovers == ["faces.npz"]
+
+
+# ------------------------------------------------------------------------------- issue 13 rows
+_WRITER = r"""
+import sys, time
+import numpy as np
+from utils.faces.database import FaceDatabase
+path, worker, rounds = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+while time.time() < float(sys.argv[4]):  # start together
+    time.sleep(0.005)
+for number in range(rounds):
+    with FaceDatabase.updating(path) as database:
+        time.sleep(0.02)  # widen the window between reading and writing
+        database.enroll(f"worker{worker}_round{number}", np.full(128, worker + number / 100, np.float32))
+"""
+
+
+def test_concurrent_writers_lose_no_identity(tmp_path):
+    """Row 1: N real processes update one database at once; every identity survives."""
+    path, workers, rounds = tmp_path / "faces.npz", 6, 4
+    start = time.time() + 3.0
+    processes = [subprocess.Popen([sys.executable, "-c", _WRITER, str(path), str(worker), str(rounds), str(start)],
+                                  cwd=config.REPO_ROOT, stderr=subprocess.PIPE, text=True)
+                 for worker in range(workers)]
+    for process in processes:
+        _, err = process.communicate(timeout=180)
+        assert process.returncode == 0, err
+    database = FaceDatabase.load(path)
+    assert len(database) == workers * rounds and database.num_vectors == workers * rounds
+    assert sorted(database.identities) == sorted(f"worker{w}_round{r}" for w in range(workers) for r in range(rounds))
+
+
+def test_updating_saves_only_when_the_block_succeeds(tmp_path):
+    path = tmp_path / "faces.npz"
+    with FaceDatabase.updating(path, threshold=0.5) as database:
+        database.enroll("ann", _unit(0))
+    with pytest.raises(UnknownIdentityError):
+        with FaceDatabase.updating(path, threshold=0.9) as database:
+            database.enroll("bob", _unit(1))
+            database.remove("zed")
+    loaded = FaceDatabase.load(path)
+    assert loaded.identities == ["ann"] and loaded.threshold == 0.5  # an existing database keeps its threshold
+    assert FaceDatabase.stored_threshold(path) == 0.5
+    with pytest.raises(FileNotFoundError, match="missing.npz"):
+        with FaceDatabase.updating(tmp_path / "missing.npz", create=False):
+            pass
+
+
+def test_threshold_is_validated_when_set():
+    database = FaceDatabase()
+    database.threshold = 0.5
+    for bad in (0, -1, float("nan"), float("inf"), "abc", None):
+        with pytest.raises(errors.UsageError, match="threshold must be a positive number"):
+            database.threshold = bad
+    assert database.threshold == 0.5
+
+
+def _write_npz(path, arrays):
+    with open(path, "wb") as handle:
+        np.savez(handle, **arrays)
+
+
+def _bomb_npz(path, arrays, rows=10**9):
+    """An .npz whose ``vectors`` header declares ``rows`` x 128 float32 but holds 512 bytes."""
+    with zipfile.ZipFile(path, "w") as archive:
+        for key, value in arrays.items():
+            buffer = io.BytesIO()
+            if key == "vectors":
+                np.lib.format.write_array_header_1_0(
+                    buffer, {"descr": "<f4", "fortran_order": False, "shape": (rows, 128)})
+                buffer.write(b"\0" * 512)
+            else:
+                np.lib.format.write_array(buffer, value, allow_pickle=False)
+            archive.writestr(f"{key}.npy", buffer.getvalue())
+
+
+@pytest.mark.parametrize("case, message", [
+    ("npy renamed", r"single NumPy array \(\.npy\), not a face database"),
+    ("2-D identities", r"identities has shape \(1, 3\) .*expected a 1-D array of text"),
+    ("vector threshold", r"threshold has shape \(2,\) .*expected a single value"),
+    ("header declares 1e9 x 128", r"vectors declares shape \(1000000000, 128\) float32 \(512\.0 GB\) but the "
+                                  r"file holds 512 bytes"),
+    ("object array", r"labels holds Python objects"),
+    ("bad name", r"contains a tab"),
+    ("reserved name", r"'not recognized' cannot be a name"),
+    ("negative threshold", r"threshold is -0\.6, not a positive number"),
+    ("folder", r"is a folder, not a \.npz file"),
+])
+def test_malformed_files_raise_one_clear_error_naming_the_file(tmp_path, case, message):
+    """Rows 8 and 14: each refused before allocating anything, with the file's name and the reason."""
+    database, _ = _random_database(identities=3)
+    with np.load(database.save(tmp_path / "good.npz"), allow_pickle=False) as data:
+        arrays = {key: data[key] for key in data.files}
+    path = tmp_path / "bad.npz"
+    if case == "npy renamed":
+        with open(path, "wb") as handle:
+            np.save(handle, arrays["vectors"])
+    elif case == "2-D identities":
+        _write_npz(path, dict(arrays, identities=arrays["identities"].reshape(1, 3)))
+    elif case == "vector threshold":
+        _write_npz(path, dict(arrays, threshold=np.array([0.6, 0.6])))
+    elif case == "header declares 1e9 x 128":
+        _bomb_npz(path, arrays)
+    elif case == "object array":
+        with open(path, "wb") as handle:
+            np.savez(handle, **dict(arrays, labels=np.array([1, "x", None], dtype=object)))
+    elif case == "bad name":
+        _write_npz(path, dict(arrays, identities=np.array(["a\tb", "c", "d"])))
+    elif case == "reserved name":
+        _write_npz(path, dict(arrays, identities=np.array(["not recognized", "c", "d"])))
+    elif case == "negative threshold":
+        _write_npz(path, dict(arrays, threshold=np.array(-0.6)))
+    else:
+        path.mkdir()
+    with pytest.raises(DatabaseError, match=message) as raised:
+        FaceDatabase.load(path)
+    assert str(path) in str(raised.value) and "\n" not in str(raised.value)
+
+
+def test_header_sizes_are_checked_before_reading(tmp_path, monkeypatch):
+    """The loader never asks NumPy to allocate what a header declares before checking it."""
+    database, _ = _random_database(identities=2)
+    with np.load(database.save(tmp_path / "good.npz"), allow_pickle=False) as data:
+        arrays = {key: data[key] for key in data.files}
+    _bomb_npz(tmp_path / "bomb.npz", arrays, rows=10**12)
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("np.load was called on a file whose headers were not checked")
+
+    monkeypatch.setattr(database_module.np, "load", refuse)
+    with pytest.raises(DatabaseError, match="bomb.npz is corrupt: vectors declares"):
+        FaceDatabase.load(tmp_path / "bomb.npz")
+    with pytest.raises(DatabaseError, match="bomb.npz"):
+        FaceDatabase.stored_threshold(tmp_path / "bomb.npz")
+
+
+@pytest.mark.parametrize("name, reason", [
+    ("ann\tsmith", "contains a tab"), ("ann\nsmith", "contains a newline"), ("ann\rsmith", "carriage return"),
+    ("ann\x00", r"control character U\+0000"), ("ann\u2028smith", r"line separator U\+2028"),
+    ("not recognized", "cannot be a name"),
+    ("  Not Recognized ", "cannot be a name"), ("", "non-empty"), ("   ", "non-empty"),
+])
+def test_names_that_would_break_identify_output_are_refused(name, reason):
+    """Row 10: in FaceDatabase.enroll, so every caller (CLI, course functions, notebooks) gets it."""
+    database = FaceDatabase()
+    with pytest.raises(errors.UsageError, match=reason):
+        database.enroll(name, _unit(0))
+    with pytest.raises(errors.UsageError, match=reason):
+        database.enroll_many(["ok", name], np.stack([_unit(0), _unit(1)]))
+    with pytest.raises(errors.UsageError, match=reason):
+        FaceDatabase.from_dict({name: _unit(0)[None]})
+    assert len(database) == 0 and database.num_vectors == 0
+    assert database_module.check_identity("Zoë d'Ünicode-Smith (2)") == "Zoë d'Ünicode-Smith (2)"
+
+
+_PAUSED_WRITER = r"""
+import contextlib, sys, time
+import numpy as np
+from utils import files
+from utils.faces.database import FaceDatabase
+
+path, target, kind = sys.argv[1], sys.argv[2], sys.argv[3]
+real_atomic_write = files.atomic_write
+
+@contextlib.contextmanager
+def pausing(destination, mode="wb", encoding=None):
+    with real_atomic_write(destination, mode, encoding) as handle:
+        if str(destination).endswith(target):
+            handle.write(b"half of a file")
+            handle.flush()
+            print("paused", flush=True)
+            time.sleep(120)  # killed here, mid-write
+        yield handle
+
+files.atomic_write = pausing
+database = FaceDatabase.load(path, index=kind)
+database.enroll("late", np.full(128, 0.3, np.float32))
+database.save(path)
+"""
+
+
+@pytest.mark.parametrize("target, kind", [("faces.npz", "exact"), ("faces.npz.faiss", "ivf-flat")])
+def test_kill_9_during_a_save_leaves_the_database_whole_and_the_next_save_cleans_up(tmp_path, target, kind):
+    """Row 11: a writer killed with SIGKILL mid-write (database or index) leaves the old files intact;
+    its temporary file is removed by the next save."""
+    rng = np.random.default_rng(3)
+    database = FaceDatabase(index=kind)
+    database.enroll_many([f"p{number // 2}" for number in range(2000)], rng.normal(0, 0.1, (2000, 128)))
+    path = database.save(tmp_path / "faces.npz")
+    before = path.read_bytes()
+    writer = subprocess.Popen([sys.executable, "-c", _PAUSED_WRITER, str(path), target, kind],
+                              cwd=config.REPO_ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        assert writer.stdout.readline().strip() == "paused", writer.stderr.read()
+        temporaries = list(tmp_path.glob(f".{target}.{writer.pid}.*.tmp"))
+        assert len(temporaries) == 1
+        writer.send_signal(signal.SIGKILL)
+        writer.wait(timeout=30)
+    finally:
+        if writer.poll() is None:
+            writer.kill()
+        writer.stdout.close()
+        writer.stderr.close()
+    assert writer.returncode == -signal.SIGKILL and temporaries[0].exists()
+    assert path.read_bytes() == before  # the old database, whole
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # the saved index is still the one the database names
+        survivor = FaceDatabase.load(path)
+    assert "late" not in survivor and survivor.num_vectors == 2000
+    survivor.enroll("later", _unit(4))
+    survivor.save(path)  # the next write cleans the dead writer's temporary
+    assert not temporaries[0].exists() and not list(tmp_path.glob("*.tmp"))
+    assert "later" in FaceDatabase.load(path)

@@ -81,6 +81,10 @@ class _QuietTensorFlowImport(importlib.abc.MetaPathFinder):
 
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", TF_LOG_LEVEL)
+# FAISS and scikit-learn share one OpenMP runtime; with its default (active) wait policy idle
+# threads spin and slow everything else on a busy 2-core machine 5-10x. It is read when the
+# runtime loads, so it is set here, before anything imports it.
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 if (os.environ.get("COURSE_TF_LOG", "").lower() != "verbose" and "tensorflow" not in sys.modules
         and not any(isinstance(finder, _QuietTensorFlowImport) for finder in sys.meta_path)):
     sys.meta_path.insert(0, _QuietTensorFlowImport())

@@ -6,7 +6,11 @@ The package, bottom to top (each module imports only those above it in this list
 * :mod:`~utils.faces.align` -- MTCNN detection and five-point alignment to 150x150 chips;
 * :mod:`~utils.faces.encoder` -- the converted dlib ResNet; images and chips -> 128-d encodings
   (the one place where that happens);
+* :mod:`~utils.faces.index` -- the FAISS index behind large databases (IVF-PQ, IVF-Flat, HNSW;
+  candidates re-ranked exactly); FAISS is imported on first use;
 * :mod:`~utils.faces.database` -- :class:`FaceDatabase`: enrolled encodings, 1:1 and 1:K search;
+* :mod:`~utils.faces.distractors` -- :class:`DistractorModel`: synthetic encodings drawn from the
+  distribution of real ones, to test 1:K search at 10^6 faces;
 * :mod:`~utils.faces.course` -- the course's ``img_to_encoding``, ``verify``, ``who_is_it``;
 * :mod:`~utils.faces.metrics`, :mod:`~utils.faces.chip_cache`, :mod:`~utils.faces.lfw` -- the LFW
   verification protocol and its figures;
@@ -14,9 +18,9 @@ The package, bottom to top (each module imports only those above it in this list
 * :mod:`~utils.faces.training` -- triplet training (PK batches, mining strategies). It imports
   TensorFlow, so it is not re-exported here: ``from utils.faces.training import PKSampler, ...``;
 * :mod:`~utils.faces.dlib_resnet` -- the converter of dlib's ``.dat`` (run by ``make setup``);
-* :mod:`~utils.faces.cli` -- ``python -m utils.faces enroll|verify|identify|evaluate``.
+* :mod:`~utils.faces.cli` -- ``python -m utils.faces enroll|verify|identify|evaluate|set-threshold|reindex``.
 
-Importing the package is cheap: TensorFlow, Keras, MTCNN, scikit-learn and matplotlib are
+Importing the package is cheap: TensorFlow, Keras, MTCNN, scikit-learn, matplotlib and FAISS are
 imported by the functions that need them, on first use.
 
 Example:
@@ -32,8 +36,10 @@ from utils.faces.chip_cache import load_face_chips
 from utils.faces.constants import (CHIP_SIZE, DEFAULT_THRESHOLD, EMBEDDING_SIZE, FLIP_DEFAULT, MEAN_RGB,
                                    NOT_RECOGNIZED)
 from utils.faces.course import img_to_encoding, verify, who_is_it
-from utils.faces.database import DatabaseError, FaceDatabase, UnknownIdentityError
+from utils.faces.database import DatabaseError, FaceDatabase, UnknownIdentityError, check_identity
+from utils.faces.distractors import DistractorModel
 from utils.faces.encoder import encode_all_faces, encode_chips, encode_images, load_encoder, validate_chips
+from utils.faces.index import ApproximateIndex
 from utils.faces.lfw import (EvaluationResult, Pair, center_chip, evaluate_distances, evaluate_lfw,
                              lfw_image_path, load_lfw_chips, read_pairs, subset_pairs)
 from utils.faces.manifest import read_manifest
@@ -49,8 +55,9 @@ __all__ = [
     "similarity_transform",
     # encodings
     "encode_all_faces", "encode_chips", "encode_images", "load_encoder", "validate_chips",
-    # database and the course API
-    "FaceDatabase", "img_to_encoding", "verify", "who_is_it",
+    # database, its index and the course API
+    "ApproximateIndex", "DistractorModel", "FaceDatabase", "check_identity", "img_to_encoding", "verify",
+    "who_is_it",
     # verification metrics and the LFW protocol
     "accuracy_at", "auc", "best_threshold", "equal_error_rate", "roc_curve", "val_at_far",
     "EvaluationResult", "Pair", "center_chip", "evaluate_distances", "evaluate_lfw", "lfw_image_path",

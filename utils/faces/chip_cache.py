@@ -11,7 +11,8 @@ of serving stale chips. The file is rewritten atomically (:func:`utils.files.ato
 Example:
     >>> from utils.faces import chip_cache
     >>> sorted(chip_cache.chip_settings())
-    ['detector', 'max_detect_side', 'min_confidence', 'retries', 'size', 'small_side', 'template', 'version']
+    ['detector', 'max_detect_side', 'min_confidence', 'retries', 'retry_min_confidence',
+     'retry_min_face_fraction', 'size', 'small_side', 'template', 'version']
     >>> chips, found = chip_cache.load_face_chips(["a.jpg", "b.jpg"])   # doctest: +SKIP
     >>> chips.shape, found.tolist()                                      # doctest: +SKIP
     ((2, 150, 150, 3), [True, True])

@@ -1,42 +1,46 @@
-"""Speed of the style-transfer engine against the course's step, and its time to quality.
+"""Speed of the style-transfer engine against the course's step, per step and in time to quality.
 
-Per-step timings (same content/style images, same initial image = content + uniform noise 0.25,
-Adam lr 0.01, 256 and 400 px square as in the course), all in this one process:
+Run it on an idle machine (the figures scale with the load; the load average is recorded)::
 
-* ``course``       (a) the course's tf.function step: a full Keras ``VGG19(include_top=False)``,
-                   course layers (style block1_conv1..block5_conv1 at 0.2, content block5_conv4),
-                   alpha 10, beta 40, ``keras.optimizers.Adam(0.01)``. Blocks 4-5 have no ImageNet
-                   weights here unless the full file is present: they are seeded random weights
-                   and the output says so (timing only).
-* ``eager``        (b) the same step as a plain eager GradientTape step (no tf.function).
-* ``engine_course`` the engine at the course's layers with the same weights: the same objective as
-                   (a), to check that it computes the same losses.
-* ``course_same``, ``eager_same``  the course's code (tf.function / eager) on the engine's
-                   objective (blocks123 preset, real weights) with a model returning *every*
-                   VGG19 layer (untruncated, all 5 blocks). Their GFLOP column counts only what
-                   the loss needs (tf.function prunes the rest; eager does not).
-* ``engine``       (c) the engine's compiled Adam step on its default preset (blocks123,
-                   VGG19 truncated at block3_conv2, real ImageNet weights).
-* ``engine_bf16``  the engine's step with bfloat16 convolutions.
+    python -m benchmarks.nst_speed --size 400 --json outputs/nst_speed_400.json
+    python -m benchmarks.nst_speed --size 256 --json outputs/nst_speed_256.json
+    python -m benchmarks.nst_speed --fast --json /tmp/nst_speed_fast.json        # a quick check
 
-All rows use the same preprocessing (``vgg19.preprocess_input`` on 0-255 RGB) and cost functions
-(``utils.losses``). The course itself fed [0, 1] images without it; we use VGG's preprocessing
-everywhere so the objectives are the same.
+**Header.** The CPU model, whether it has native bfloat16 (:mod:`utils.config`), the dtype
+the engine's default ``compute_dtype="auto"`` chose and why, and this machine's measured matmul
+peak in float32 and bfloat16 (the yardstick of ``fraction_of_peak``).
 
-Reported per row: seconds per step, GFLOP per step (conv forward + input-gradient + Gram
-matrices), GFLOP/s and fraction of this machine's measured matmul peak (fp32 ~420 GFLOP/s,
-bf16 ~740), and the final total loss after the timed steps; then the speed-ups and loss differences.
+**Per step** (same content and style, square images, the same start = content + uniform noise
+0.25, Adam lr 0.01), every row timed in the same process, in interleaved rounds so that a change
+of load hits all rows alike (the median of the rounds is reported):
 
-Time to quality (real weights, blocks123 objective, ``--ttq-size``): wall time of the course's
-settings (Adam lr 0.01, 500 steps, course_same code) versus the engine's L-BFGS until it reaches
-the same total loss.
+* ``course``   the course's ``tf.function`` step: a full Keras ``VGG19(include_top=False)``, course
+  layers (style block1_conv1..block5_conv1 at 0.2, content block5_conv4), alpha 10, beta 40.
+  Blocks 4-5 have no ImageNet weights unless the full file is present: they are then seeded
+  random weights, and the output says so (timing only);
+* ``eager``    the same step without ``tf.function``;
+* ``engine_course``  the engine on the course's layers and weights (same objective as ``course``);
+* ``course_same``    the course's compiled step on the engine's objective (preset blocks123) with a
+  model that returns every VGG19 layer;
+* ``engine``   the engine with its **default** settings on this machine (blocks123, VGG19 cut at
+  block3_conv2, ``compute_dtype="auto"``);
+* ``engine_float32`` / ``engine_bfloat16``  the engine in the dtype ``auto`` did not choose.
 
-The machine is shared: the load average (os.getloadavg) is printed before and after every row.
+Each row has seconds per step, its dtype, GFLOP per step (convolutions forward and input
+gradient, Gram matrices forward and backward), GFLOP/s and the fraction of the measured peak
+of its dtype, and the total loss after the timed steps.
 
-Usage::
+**Quality guard** (bfloat16 against float32): the same Adam steps from the same start in both
+dtypes; both final images evaluated in float32; relative difference of the final total losses
+(target <= 1 %) and SSIM between the two images (``tf.image.ssim``, target >= 0.98).
 
-    python benchmarks/nst_speed.py [--fast] [--sizes 256 400] [--steps 8] [--ttq-size 256]
-        [--ttq-steps 500] [--skip-ttq] [--json FILE]
+**Time to quality** (real weights, the blocks123 objective with the course's alpha 10, beta 40,
+no total variation, the course's start): the wall time of the course's settings (its compiled
+step, float32 Adam lr 0.01, 500 steps; the first, compiling step is counted at the median step
+time) against the engine with its default settings (``compute_dtype="auto"``, coarse-to-fine,
+L-BFGS, the command line's 300 steps at most) until its image reaches the same total loss,
+judged in float32. The engine in float32 at one scale is timed too, to show where the gain comes
+from.
 """
 
 from __future__ import annotations
@@ -45,6 +49,7 @@ import argparse
 import json
 import os
 import platform
+import statistics
 import sys
 import time
 from pathlib import Path
@@ -54,13 +59,14 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 import numpy as np  # noqa: E402
 
 from utils import assets, config, files, image_io, losses  # noqa: E402
-from utils.nst import DEFAULT_PRESET, PRESETS, FeatureExtractor, StyleTransfer, build_extractor, vgg  # noqa: E402
+from utils.nst import DEFAULT_PRESET, PRESETS, StyleTransfer, build_extractor, vgg  # noqa: E402
+from utils.nst.cli import DEFAULT_STEPS  # noqa: E402
 
-PEAK_FP32_GFLOPS = 420.0
-PEAK_BF16_GFLOPS = 740.0
 COURSE_LAYERS = dict(PRESETS["course"].style_layers)
 COURSE_CONTENT = PRESETS["course"].content_layer
 ENGINE_PRESET = PRESETS[DEFAULT_PRESET]
+#: The time-to-quality objective: blocks123 layers with the course's weights of the costs.
+TTQ_OBJECTIVE = dict(init="content+noise", alpha=10.0, beta=40.0, tv_weight=0.0, learning_rate=0.01)
 
 
 def load_now() -> float:
@@ -82,8 +88,24 @@ def step_gflops(style_layers, content_layer, height, width) -> float:
     return flops / 1e9
 
 
-def keras_vgg19(height, width, weight_source: FeatureExtractor):
-    """Keras' own VGG19 (all 5 blocks), weights copied by name from ``weight_source``'s model."""
+def matmul_peak(dtype: str, size: int = 3072, repeats: int = 6) -> float:
+    """Best GFLOP/s of a compiled size x size matmul in ``dtype`` on this machine."""
+    import tensorflow as tf
+
+    a = tf.random.stateless_uniform((size, size), seed=(1, 2), dtype=tf.float32)
+    a = tf.cast(a, dtype)
+    multiply = tf.function(lambda x: tf.matmul(x, x))
+    multiply(a).numpy()
+    best = float("inf")
+    for _ in range(repeats):
+        start = time.perf_counter()
+        multiply(a).numpy()
+        best = min(best, time.perf_counter() - start)
+    return 2 * size ** 3 / best / 1e9
+
+
+def keras_vgg19(height, width, weight_source):
+    """Keras' own VGG19 (all 5 blocks), weights copied by name from an extractor's model."""
     import keras
 
     base = keras.applications.VGG19(include_top=False, weights=None, input_shape=(height, width, 3))
@@ -133,212 +155,285 @@ def course_setup(base, content, style, style_layers, content_layer, init, all_ou
     return model, image, content_target, style_targets
 
 
-def time_steps(step, count: int) -> tuple[float, float, float, float]:
-    """Run one compile/warm-up step, then ``count`` timed steps; return (s/step, final total, load before, after)."""
-    before = load_now()
-    step()
-    start = time.perf_counter()
-    last = None
-    for _ in range(count):
-        value = step()
-        last = float(value["total"] if isinstance(value, dict) else value)
-    seconds = (time.perf_counter() - start) / count
-    return seconds, last, before, load_now()
+def _total(value) -> float:
+    return float(value["total"] if isinstance(value, dict) else value)
 
 
-def per_step(size: int, steps: int, content_rgb, style_rgb, bf16: bool) -> dict:
-    """All rows at one size."""
+def per_step(size: int, steps: int, rounds: int, content_rgb, style_rgb, peaks: dict, choice) -> dict:
+    """Every row at one size, timed in ``rounds`` interleaved rounds of ``steps`` steps."""
     content = content_rgb.astype(np.float32) / 255.0
     style = style_rgb.astype(np.float32) / 255.0
-    rows = {}
 
     def engine_for(**kwargs):
-        engine = StyleTransfer(content_rgb, [style_rgb], init="content+noise", learning_rate=0.01,
-                               tv_weight=0.0, alpha=10, beta=40, **kwargs)
-        return engine
+        return StyleTransfer(content_rgb, [style_rgb], init="content+noise", learning_rate=0.01,
+                             tv_weight=0.0, alpha=10, beta=40, **kwargs)
 
     # the weights every Keras model gets: real blocks 1-3 (+ seeded random blocks 4-5 if no full file)
-    course_engine = engine_for(preset="course", allow_random_weights=True)
+    course_engine = engine_for(preset="course", allow_random_weights=True, compute_dtype="float32")
     init = course_engine.initial_image()
     random_layers = course_engine.extractor.weights.random_layers
     base = keras_vgg19(size, size, course_engine.extractor)
-
-    def add(name, step, style_layers, content_layer, dtype="float32", note="", count=steps):
-        seconds, final, before, after = time_steps(step, count)
-        gflop = step_gflops(style_layers, content_layer, size, size)
-        peak = PEAK_BF16_GFLOPS if dtype == "bfloat16" else PEAK_FP32_GFLOPS
-        rows[name] = {"seconds_per_step": seconds, "gflop_per_step": gflop, "gflops": gflop / seconds,
-                      "fraction_of_peak": gflop / seconds / peak, "final_total": final, "dtype": dtype,
-                      "load_before": before, "load_after": after, "timed_steps": count, "note": note}
-        print(f"  {name:14s} {seconds:7.3f} s/step  {gflop:6.1f} GFLOP  {gflop / seconds:6.1f} GFLOP/s "
-              f"({100 * gflop / seconds / peak:4.1f}% of {dtype} peak)  final J {final:.6g}  "
-              f"load {before}->{after}  {note}", flush=True)
-
     random_note = f"random weights: {', '.join(random_layers)}" if random_layers else "real weights"
     course_note = "course layers; " + (f"blocks 4-5 {random_note}" if random_layers else random_note)
-    eager_steps = max(1, steps // 2)
-    # (a) the course's step at the course's layers
-    model, image, c_t, s_t = course_setup(base, content, style, COURSE_LAYERS, COURSE_CONTENT, init, all_outputs=False)
-    add("course", course_step(model, image, c_t, s_t, COURSE_LAYERS, COURSE_CONTENT, True),
-        COURSE_LAYERS, COURSE_CONTENT, note=course_note)
-    # (b) the same step, plain eager
-    model, image, c_t, s_t = course_setup(base, content, style, COURSE_LAYERS, COURSE_CONTENT, init, all_outputs=False)
-    add("eager", course_step(model, image, c_t, s_t, COURSE_LAYERS, COURSE_CONTENT, False),
-        COURSE_LAYERS, COURSE_CONTENT, count=eager_steps, note="eager GradientTape; " + course_note)
-    # the engine at the course's layers: same objective and weights as (a)
-    course_engine.image.assign(init)
-    add("engine_course", course_engine.train_step, COURSE_LAYERS, COURSE_CONTENT,
-        note="engine, course layers, same weights as 'course'")
-    del course_engine
-    # the course's code, tf.function and eager, on the engine's objective with a model returning
-    # every VGG19 layer (untruncated, all 5 blocks)
     engine_layers, engine_content = ENGINE_PRESET.style_layers, ENGINE_PRESET.content_layer
-    model, image, c_t, s_t = course_setup(base, content, style, engine_layers, engine_content, init, all_outputs=True)
+    rows: dict = {}
+
+    def add(name, step, style_layers, content_layer, dtype, note):
+        rows[name] = {"step": step, "style_layers": style_layers, "content_layer": content_layer,
+                      "dtype": dtype, "note": note, "rounds": []}
+
+    model, image, c_t, s_t = course_setup(base, content, style, COURSE_LAYERS, COURSE_CONTENT, init, False)
+    add("course", course_step(model, image, c_t, s_t, COURSE_LAYERS, COURSE_CONTENT, True),
+        COURSE_LAYERS, COURSE_CONTENT, "float32", "the course's compiled step; " + course_note)
+    model, image, c_t, s_t = course_setup(base, content, style, COURSE_LAYERS, COURSE_CONTENT, init, False)
+    add("eager", course_step(model, image, c_t, s_t, COURSE_LAYERS, COURSE_CONTENT, False),
+        COURSE_LAYERS, COURSE_CONTENT, "float32", "eager GradientTape; " + course_note)
+    course_engine.image.assign(init)
+    add("engine_course", course_engine.train_step, COURSE_LAYERS, COURSE_CONTENT, "float32",
+        "engine, course layers, same weights as 'course'")
+    model, image, c_t, s_t = course_setup(base, content, style, engine_layers, engine_content, init, True)
     add("course_same", course_step(model, image, c_t, s_t, engine_layers, engine_content, True),
-        engine_layers, engine_content,
-        note="course code, engine objective, model outputs all 5 blocks (GFLOP: what the loss needs)")
-    model, image, c_t, s_t = course_setup(base, content, style, engine_layers, engine_content, init, all_outputs=True)
-    add("eager_same", course_step(model, image, c_t, s_t, engine_layers, engine_content, False),
-        engine_layers, engine_content, count=eager_steps,
-        note="eager, engine objective, all 5 blocks computed (GFLOP: what the loss needs)")
-    # (c) the engine's own step
+        engine_layers, engine_content, "float32",
+        "course code, engine objective, model outputs all 5 blocks (GFLOP: what the loss needs)")
     engine = engine_for()
     engine.image.assign(init)
-    add("engine", engine.train_step, engine_layers, engine_content,
-        note=f"engine, {ENGINE_PRESET.name} preset, truncated at {engine.extractor.built_layers[-1]}")
-    if bf16:
-        engine = engine_for(compute_dtype="bfloat16")
-        engine.image.assign(init)
-        add("engine_bf16", engine.train_step, engine_layers, engine_content, dtype="bfloat16",
-            note="engine, bfloat16 convolutions")
+    add("engine", engine.train_step, engine_layers, engine_content, engine.precision.dtype,
+        f"engine, default settings: {ENGINE_PRESET.name}, truncated at {engine.extractor.built_layers[-1]}, "
+        f"{engine.precision.reason}")
+    other = "float32" if choice.dtype == "bfloat16" else "bfloat16"
+    other_engine = engine_for(compute_dtype=other)
+    other_engine.image.assign(init)
+    add(f"engine_{other}", other_engine.train_step, engine_layers, engine_content, other,
+        f"engine, {other} asked for explicitly")
+
+    loads = [load_now()]
+    for row in rows.values():  # compile and warm up
+        row["step"]()
+    for round_index in range(rounds):
+        for name, row in rows.items():
+            start = time.perf_counter()
+            for _ in range(steps):
+                value = row["step"]()
+            row["last"] = _total(value)
+            row["rounds"].append((time.perf_counter() - start) / steps)
+        loads.append(load_now())
+        print(f"  round {round_index + 1}/{rounds}: " + ", ".join(
+            f"{name} {row['rounds'][-1]:.3f}" for name, row in rows.items()) + f" s/step (load {loads[-1]})",
+            flush=True)
+
+    table = {}
+    for name, row in rows.items():
+        seconds = statistics.median(row["rounds"])
+        gflop = step_gflops(row["style_layers"], row["content_layer"], size, size)
+        table[name] = {"seconds_per_step": seconds, "dtype": row["dtype"], "gflop_per_step": gflop,
+                       "gflops": gflop / seconds, "fraction_of_peak": gflop / seconds / peaks[row["dtype"]],
+                       "final_total": row["last"], "seconds_per_step_by_round": row["rounds"],
+                       "timed_steps": steps * rounds, "note": row["note"]}
+        print(f"  {name:16s} {seconds:7.3f} s/step  {gflop:6.1f} GFLOP  {gflop / seconds:6.1f} GFLOP/s "
+              f"({100 * table[name]['fraction_of_peak']:4.1f}% of the {row['dtype']} peak)  "
+              f"final J {row['last']:.6g}  {row['note']}", flush=True)
 
     def ratio(a, b):
-        return rows[a]["seconds_per_step"] / rows[b]["seconds_per_step"]
+        return table[a]["seconds_per_step"] / table[b]["seconds_per_step"]
 
     def loss_diff(a, b):
-        return abs(rows[a]["final_total"] - rows[b]["final_total"]) / abs(rows[b]["final_total"])
+        return abs(table[a]["final_total"] - table[b]["final_total"]) / abs(table[b]["final_total"])
 
     summary = {
-        "speedup_engine_vs_course (a)": ratio("course", "engine"),
-        "speedup_engine_vs_eager (b)": ratio("eager", "engine"),
+        "speedup_engine_vs_course": ratio("course", "engine"),
+        "speedup_engine_vs_eager": ratio("eager", "engine"),
         "speedup_engine_vs_course_code_same_objective": ratio("course_same", "engine"),
-        "speedup_engine_vs_eager_same_objective": ratio("eager_same", "engine"),
         "speedup_engine_at_course_layers_vs_course": ratio("course", "engine_course"),
+        f"speedup_engine_vs_engine_{other}": ratio(f"engine_{other}", "engine"),
         "loss_diff_engine_at_course_layers_vs_course": loss_diff("engine_course", "course"),
-        "loss_diff_engine_vs_course_code_same_objective": loss_diff("engine", "course_same"),
+        f"loss_diff_engine_vs_engine_{other}": loss_diff("engine", f"engine_{other}"),
     }
-    if bf16:
-        summary["speedup_bf16_vs_fp32"] = ratio("engine", "engine_bf16")
-        summary["loss_diff_bf16_vs_fp32"] = loss_diff("engine_bf16", "engine")
     for key, value in summary.items():
         print(f"  {key:48s} {value:8.3f}" + ("x" if key.startswith("speedup") else ""))
-    print("  (the eager rows run fewer timed steps, so their final losses are not compared)")
-    return {"size": size, "timed_steps": steps, "rows": rows, "summary": summary,
-            "random_layers": list(random_layers)}
+    return {"size": size, "timed_steps": steps * rounds, "rounds": rounds, "rows": table, "summary": summary,
+            "random_layers": list(random_layers), "load": loads}
 
 
-def time_to_quality(size: int, reference_steps: int, content_rgb, style_rgb) -> dict:
-    """Course settings (Adam lr 0.01, ``reference_steps``) vs the engine's L-BFGS to the same loss."""
+def ssim(first: np.ndarray, second: np.ndarray) -> float:
+    """Structural similarity of two uint8 RGB images (``tf.image.ssim``, max value 255)."""
     import tensorflow as tf
+
+    return float(tf.image.ssim(tf.constant(first[None], tf.float32), tf.constant(second[None], tf.float32),
+                               max_val=255.0)[0])
+
+
+def float32_judge(content_rgb, style_rgb):
+    """An engine in float32 on the time-to-quality objective, and ``f(image) -> total loss`` from it."""
+    import tensorflow as tf
+
+    judge = StyleTransfer(content_rgb, [style_rgb], compute_dtype="float32", coarse_scale=None, **TTQ_OBJECTIVE)
+    evaluate = tf.function(judge.compute_losses, input_signature=[
+        tf.TensorSpec([1, judge.height, judge.width, 3], tf.float32)])
+
+    def total(image) -> float:
+        return float(evaluate(tf.constant(image, tf.float32))["total"])
+
+    total(judge.initial_image())
+    return judge, total
+
+
+def quality_guard(size: int, steps: int, content_rgb, style_rgb, judge_total, image_dir) -> dict:
+    """bfloat16 against float32: the same Adam steps from the same start, judged in float32.
+
+    Both images are written to ``image_dir`` (``guard_<size>_<dtype>.png``) to be looked at side by side.
+    """
+    results, written = {}, []
+    for dtype in ("float32", "bfloat16"):
+        engine = StyleTransfer(content_rgb, [style_rgb], compute_dtype=dtype, coarse_scale=None, **TTQ_OBJECTIVE)
+        result = engine.run(steps, optimizer="adam", progress=False)
+        results[dtype] = (engine.image.numpy(), result.image)
+        written.append(str(image_io.save_image(Path(image_dir) / f"guard_{size}_{dtype}.png", result.image)))
+    exact, rounded = (judge_total(results[dtype][0]) for dtype in ("float32", "bfloat16"))
+    record = {"size": size, "optimizer": "adam", "steps": steps, "final_total_float32": exact,
+              "final_total_bfloat16_judged_in_float32": rounded,
+              "relative_loss_difference": abs(rounded - exact) / exact,
+              "ssim": ssim(results["float32"][1], results["bfloat16"][1]), "images": written}
+    record["passes"] = record["relative_loss_difference"] <= 0.01 and record["ssim"] >= 0.98
+    print(f"  {steps} Adam steps: final total float32 {exact:.6g}, bfloat16 {rounded:.6g} (judged in float32): "
+          f"{100 * record['relative_loss_difference']:.2f} % apart (target <= 1 %); SSIM {record['ssim']:.4f} "
+          f"(target >= 0.98): {'passes' if record['passes'] else 'FAILS'}", flush=True)
+    return record
+
+
+def time_to_quality(size: int, reference_steps: int, content_rgb, style_rgb, judge, judge_total) -> dict:
+    """The course's settings (Adam lr 0.01, ``reference_steps``) against the engine to the same loss."""
+    import tensorflow as tf
+    from tqdm.auto import tqdm
 
     content = content_rgb.astype(np.float32) / 255.0
     style = style_rgb.astype(np.float32) / 255.0
-    engine = StyleTransfer(content_rgb, [style_rgb], init="content+noise", learning_rate=0.01,
-                           tv_weight=0.0, alpha=10, beta=40)
-    init = engine.initial_image()
-    base = keras_vgg19(size, size, build_extractor(list(vgg.CONV_LAYER_NAMES[:8])))
+    init = judge.initial_image()
+    base = keras_vgg19(size, size, build_extractor(list(vgg.CONV_LAYER_NAMES[:8]), compute_dtype="float32"))
     layers, content_layer = ENGINE_PRESET.style_layers, ENGINE_PRESET.content_layer
     model, image, c_t, s_t = course_setup(base, content, style, layers, content_layer, init, all_outputs=False)
     step = course_step(model, image, c_t, s_t, layers, content_layer, True)
-    from tqdm.auto import tqdm
-
     before = load_now()
-    durations, totals = [], []  # the first step compiles: it is counted with the median step time
-    for _ in tqdm(range(reference_steps), desc="course Adam lr 0.01", leave=False):
+    durations = []  # the first step compiles: it is counted at the median step time
+    for _ in tqdm(range(reference_steps), desc="course Adam lr 0.01", leave=False,
+                  disable=not sys.stderr.isatty()):
         start = time.perf_counter()
-        totals.append(float(step()))
+        step()
         durations.append(time.perf_counter() - start)
     durations[0] = float(np.median(durations[1:])) if len(durations) > 1 else durations[0]
     reference_seconds = float(np.sum(durations))
-    final_image = tf.identity(image)
-    reference_total = float(engine.value_and_gradient(final_image)[0]["total"])
-    engine.image.assign(init)
-    result = engine.run(reference_steps, optimizer="lbfgs", target_total=reference_total, progress=True)
-    hit = next((entry for entry in result.history if entry["total"] <= reference_total), None)
-    engine_seconds = hit["seconds"] if hit else None
+    reference_total = judge_total(image.numpy())
+    print(f"  course Adam lr 0.01: {reference_steps} steps, {reference_seconds:.1f} s "
+          f"({reference_seconds / reference_steps:.3f} s/step) -> total {reference_total:.6g} (load {before})",
+          flush=True)
+
+    def engine_run(label, **settings):
+        engine = StyleTransfer(content_rgb, [style_rgb], **TTQ_OBJECTIVE, **settings)
+        engine.image.assign(init)
+        result = engine.run(DEFAULT_STEPS, optimizer="lbfgs", target_total=reference_total,
+                            target_check=judge_total, progress=sys.stderr.isatty())
+        reached = judge_total(engine.image.numpy()) <= reference_total
+        seconds = result.history[-1]["seconds"] if reached else None
+        record = {"label": label, "compute_dtype": engine.precision.dtype,
+                  "compute_dtype_reason": engine.precision.reason, "coarse_scale": engine.settings.coarse_scale,
+                  "schedule": engine.schedule(DEFAULT_STEPS), "reached": reached,
+                  "steps_to_reference": result.steps if reached else None,
+                  "stages": result.stages, "seconds_to_reference": seconds,
+                  "speedup": reference_seconds / seconds if seconds else None, "load_after": load_now()}
+        stages = " + ".join(f"{stage['steps']} at {stage['width']}x{stage['height']}" for stage in result.stages)
+        if reached:
+            print(f"  {label}: reached it after {stages} L-BFGS evaluations, {seconds:.1f} s -> "
+                  f"{record['speedup']:.2f}x less wall time (load {record['load_after']})", flush=True)
+        else:
+            print(f"  {label}: did NOT reach it in {DEFAULT_STEPS} evaluations", flush=True)
+        return record
+
+    default = engine_run("engine, default settings")
+    single = engine_run("engine, float32, one scale", compute_dtype="float32", coarse_scale=None)
     record = {
         "size": size, "reference_steps": reference_steps, "reference_total": reference_total,
         "reference_seconds": reference_seconds, "reference_seconds_per_step": reference_seconds / reference_steps,
-        "engine_optimizer": "lbfgs", "engine_steps_to_reference": hit["step"] if hit else None,
-        "engine_seconds_to_reference": engine_seconds,
-        "time_to_quality_speedup": reference_seconds / engine_seconds if engine_seconds else None,
-        "engine_seconds_per_step": result.seconds_per_step,
+        "engine_optimizer": "lbfgs", "engine_default": default, "engine_float32_one_scale": single,
+        "time_to_quality_speedup": default["speedup"],
+        "time_to_quality_speedup_float32_one_scale": single["speedup"],
         "load_before": before, "load_after": load_now(),
-        "weights_file": engine.extractor.provenance()["weights_file"],
-        "weights_kind": engine.extractor.provenance()["weights_kind"],
+        "weights_file": judge.extractor.provenance()["weights_file"],
+        "weights_kind": judge.extractor.provenance()["weights_kind"],
     }
-    print(f"  course Adam lr 0.01: {reference_steps} steps, {reference_seconds:.1f} s "
-          f"({record['reference_seconds_per_step']:.3f} s/step) -> total {reference_total:.6g}")
-    if hit:
-        print(f"  engine L-BFGS: reached it after {hit['step']} evaluations, {engine_seconds:.1f} s "
-              f"({result.seconds_per_step:.3f} s/evaluation) -> time-to-quality speed-up "
-              f"{record['time_to_quality_speedup']:.2f}x  (load {before}->{record['load_after']})")
-    else:
-        print(f"  engine L-BFGS did not reach it in {reference_steps} evaluations "
-              f"(final {result.final_losses['total']:.6g})")
     return record
 
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--fast", action="store_true", help="small sizes and few steps (also COURSE_FAST=1)")
-    parser.add_argument("--sizes", type=int, nargs="+", help="square sizes (default 256 400; fast 128)")
-    parser.add_argument("--steps", type=int, help="timed steps per row (default 8; fast 3)")
-    parser.add_argument("--ttq-size", type=int, help="time-to-quality size (default 256; fast 96)")
-    parser.add_argument("--ttq-steps", type=int, help="course reference steps (default 500; fast 60)")
+    parser.add_argument("--size", type=int, action="append", dest="sizes",
+                        help="square size in pixels; repeat for several (default 256 and 400; fast 128)")
+    parser.add_argument("--steps", type=int, help="timed steps per row and round (default 4; fast 1)")
+    parser.add_argument("--rounds", type=int, help="interleaved timing rounds (default 3; fast 2)")
+    parser.add_argument("--guard-steps", type=int, help="Adam steps of the quality guard (default 100; fast 8)")
+    parser.add_argument("--ttq-steps", type=int, help="course reference steps (default 500; fast 40)")
     parser.add_argument("--skip-ttq", action="store_true", help="skip the time-to-quality part")
     parser.add_argument("--skip-per-step", action="store_true", help="skip the per-step part")
-    parser.add_argument("--no-bf16", action="store_true", help="skip the bfloat16 row")
+    parser.add_argument("--fast", action="store_true", help="small sizes and few steps (also COURSE_FAST=1)")
     parser.add_argument("--content", default="tubingen.jpg")
     parser.add_argument("--style", default="starry_night.jpg")
     parser.add_argument("--json", help="write all figures here")
+    parser.add_argument("--image-dir", help="where the quality guard's two images go (default outputs/nst_speed)")
     args = parser.parse_args(argv)
     fast = args.fast or config.FAST
     sizes = args.sizes or ([128] if fast else [256, 400])
-    steps = args.steps or (3 if fast else 8)
-    ttq_size = args.ttq_size or (96 if fast else 256)
-    ttq_steps = args.ttq_steps or (60 if fast else 500)
+    steps = args.steps or (1 if fast else 4)
+    rounds = args.rounds or (2 if fast else 3)
+    guard_steps = args.guard_steps or (8 if fast else 100)
+    ttq_steps = args.ttq_steps or (40 if fast else 500)
+    if args.json:
+        files.check_writable(args.json, what="--json")
 
     import tensorflow as tf
 
     folder = assets.resolve("nst_images")
     content_path, style_path = folder / "content" / args.content, folder / "style" / args.style
     full = assets.find("vgg19_full")
+    cpu = config.read_cpu_features()
+    choice = config.choose_compute_dtype("auto")
+    native, why = config.native_bfloat16(cpu)
+    print(f"NST speed benchmark  (load average {os.getloadavg()} on {os.cpu_count()} CPUs: timings scale with "
+          "the load; run it on an idle machine)")
+    print(f"CPU: {cpu.model}; native bfloat16: {native} ({why}); engine dtype: {choice.dtype} ({choice.reason})")
+    print("measuring the matmul peak ...", flush=True)
+    peaks = {dtype: matmul_peak(dtype, size=1024 if fast else 3072) for dtype in ("float32", "bfloat16")}
+    print(f"matmul peak: float32 {peaks['float32']:.0f} GFLOP/s, bfloat16 {peaks['bfloat16']:.0f} GFLOP/s")
     header = {
-        "machine": platform.processor() or platform.machine(), "cpu_count": os.cpu_count(),
+        "cpu_model": cpu.model, "machine": platform.machine(), "cpu_count": os.cpu_count(),
+        "native_bfloat16": native, "native_bfloat16_reason": why,
+        "dtype_chosen": choice.dtype, "dtype_reason": choice.reason,
+        "peak_gflops": peaks, "peak_measured_with": f"compiled tf.matmul, square {1024 if fast else 3072} (best of 6)",
         "loadavg_start": os.getloadavg(), "tensorflow": tf.__version__, "fast": fast,
         "weights": str(full) if full else f"{assets.resolve('vgg19_partial')} (partial: blocks 1-3 only)",
-        "content": str(content_path), "style": str(style_path),
-        "peak_gflops": {"float32": PEAK_FP32_GFLOPS, "bfloat16": PEAK_BF16_GFLOPS},
+        "content": str(content_path), "style": str(style_path), "sizes": sizes,
+        "engine_steps_for_time_to_quality": DEFAULT_STEPS,
     }
-    print(f"NST speed benchmark  (load average {header['loadavg_start']} on {os.cpu_count()} CPUs: "
-          f"the machine is shared; timings scale with the load)")
     print(f"weights: {header['weights']}")
     if not full:
         print("NOTE: the full VGG19 file is absent: rows at the course's layers use seeded RANDOM weights for "
               "blocks 4-5 (timing only); everything on the engine's objective uses real ImageNet weights.")
-    record = {"header": header, "per_step": [], "time_to_quality": None}
-    if not args.skip_per_step:
-        for size in sizes:
-            print(f"\n== per step, {size}x{size} px, {steps} timed steps after one warm-up ==")
-            content_rgb = image_io.load_image(content_path, (size, size))
-            style_rgb = image_io.load_image(style_path, (size, size))
-            record["per_step"].append(per_step(size, steps, content_rgb, style_rgb, bf16=not args.no_bf16))
-    if not args.skip_ttq:
-        print(f"\n== time to quality, {ttq_size}x{ttq_size} px, real weights, {ENGINE_PRESET.name} objective ==")
-        content_rgb = image_io.load_image(content_path, (ttq_size, ttq_size))
-        style_rgb = image_io.load_image(style_path, (ttq_size, ttq_size))
-        record["time_to_quality"] = time_to_quality(ttq_size, ttq_steps, content_rgb, style_rgb)
+    record = {"header": header, "per_step": [], "quality_guard": [], "time_to_quality": None,
+              "time_to_quality_by_size": []}
+    for size in sizes:
+        content_rgb = image_io.load_image(content_path, (size, size))
+        style_rgb = image_io.load_image(style_path, (size, size))
+        if not args.skip_per_step:
+            print(f"\n== per step, {size}x{size} px, {rounds} interleaved rounds of {steps} steps ==", flush=True)
+            record["per_step"].append(per_step(size, steps, rounds, content_rgb, style_rgb, peaks, choice))
+        judge, judge_total = float32_judge(content_rgb, style_rgb)
+        print(f"\n== quality guard, {size}x{size} px: bfloat16 against float32 ==", flush=True)
+        record["quality_guard"].append(quality_guard(size, guard_steps, content_rgb, style_rgb, judge_total,
+                                                     args.image_dir or config.output_dir("nst_speed")))
+        if not args.skip_ttq:
+            print(f"\n== time to quality, {size}x{size} px, real weights, {ENGINE_PRESET.name} objective ==",
+                  flush=True)
+            record["time_to_quality_by_size"].append(
+                time_to_quality(size, ttq_steps, content_rgb, style_rgb, judge, judge_total))
+    if record["time_to_quality_by_size"]:
+        record["time_to_quality"] = record["time_to_quality_by_size"][0]
     record["loadavg_end"] = os.getloadavg()
     print(f"\nload average at the end: {record['loadavg_end']}")
     if args.json:

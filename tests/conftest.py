@@ -22,3 +22,28 @@ def converted_path():
     from utils.faces import dlib_resnet
 
     return assets.find("dlib_face_resnet_keras") or dlib_resnet.convert()
+
+
+# ---- style transfer (tests/test_nst_*.py) ---------------------------------------------------
+
+def _find_asset(name: str):
+    from utils import assets
+
+    return assets.find(name)
+
+
+#: The partial ImageNet VGG19 file (blocks 1-3) and the full one, or None where absent.
+PARTIAL = _find_asset("vgg19_partial")
+FULL = _find_asset("vgg19_full")
+
+#: Marks a test that needs the real partial VGG19 weights.
+needs_partial = pytest.mark.skipif(PARTIAL is None, reason="asset vgg19_partial not found")
+
+
+@pytest.fixture(scope="module")
+def images():
+    """The classic pair: (content tubingen.jpg, style starry_night.jpg) from asset nst_images."""
+    from utils import assets
+
+    folder = assets.resolve("nst_images")
+    return folder / "content" / "tubingen.jpg", folder / "style" / "starry_night.jpg"

@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from utils import assets, errors
+from utils import assets, config, errors
 from utils.faces import constants, encoder
 
 
@@ -136,3 +136,18 @@ def test_encode_images_and_all_faces_on_real_photos(model):
     np.testing.assert_allclose(largest, encodings[:1], atol=1e-5)  # faces come largest first
     chips = align.extract_face_chips(photo, policy="all")
     np.testing.assert_allclose(encoder.encode_chips(chips, model=model), encodings, atol=1e-5)
+
+
+def test_bfloat16_encodings_stay_within_1e_2_of_float32(model, parity):
+    """The default encoder runs in bfloat16 where native; explicit float32 is dlib's own descriptor."""
+
+    exact = encoder.encode_chips(parity["chips"], model=model, flip=False, compute_dtype="float32")
+    rounded = encoder.encode_chips(parity["chips"], model=model, flip=False, compute_dtype="bfloat16")
+    assert np.abs(exact - parity["descriptors"]).max() < 1e-5
+    assert rounded.dtype == np.float32 and 1e-5 < np.abs(rounded - exact).max() < 1e-2
+    copy, choice = encoder.inference_model(model, "bfloat16")
+    assert copy.get_layer("embedding").compute_dtype == "float32"
+    assert {layer.compute_dtype for layer in copy.layers if layer.name not in ("chip_rgb", "embedding")} == {"bfloat16"}
+    default, choice = encoder.inference_model()
+    assert choice.dtype == config.choose_compute_dtype("auto").dtype
+    assert encoder.inference_model(model)[0] is model  # a model passed in runs as it is

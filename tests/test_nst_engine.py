@@ -9,22 +9,17 @@ import sys
 import numpy as np
 import pytest
 import tensorflow as tf
+from conftest import FULL, PARTIAL, needs_partial
 
 from utils import assets, config
 from utils.errors import ImageError, MissingWeightsError, NSTError
+from utils.nst import engine as nst_engine
 from utils.nst import vgg
 from utils.nst.engine import NSTResult, StyleTransfer
 from utils.nst.settings import NSTSettings
 
-PARTIAL = assets.find("vgg19_partial")
-FULL = assets.find("vgg19_full")
-needs_partial = pytest.mark.skipif(PARTIAL is None, reason="asset vgg19_partial not found")
-
-
-@pytest.fixture(scope="module")
-def images():
-    folder = assets.resolve("nst_images")
-    return folder / "content" / "tubingen.jpg", folder / "style" / "starry_night.jpg"
+NATIVE_BF16 = config.CpuFeatures("x86_64", "fake CPU with bf16", frozenset({"avx512f", "avx512_bf16"}))
+NO_BF16 = config.CpuFeatures("x86_64", "fake CPU without bf16", frozenset({"avx2", "avx512f"}))
 
 
 def test_importing_utils_nst_does_not_import_tensorflow():
@@ -49,6 +44,7 @@ def test_engine_lowers_the_total_loss_on_real_weights(images):
     assert [step for step, _ in result.snapshots] == [0, 3, 6]
     assert len(result.history) == 6 and result.seconds_per_step > 0
     lbfgs = StyleTransfer(content, [style], size=48).run(6, optimizer="lbfgs", progress=False)
+    assert result.stages[0]["height"] == 36 and len(result.stages) == 1  # too small for coarse-to-fine
     assert lbfgs.final_losses["total"] < 0.8 * lbfgs.initial_losses["total"]
     assert 0.0 <= lbfgs.image.min() and lbfgs.image.shape == (36, 48, 3)
     assert lbfgs.steps == 6 and len(lbfgs.history) == 6
@@ -162,8 +158,13 @@ def test_bad_inputs_raise_before_any_work(images, tmp_path, monkeypatch):
         StyleTransfer(content, [style], preset="picasso")
     with pytest.raises(ValueError, match="unknown VGG19 layer"):
         StyleTransfer(content, [style], content_layer="block3_conv9")
-    with pytest.raises(NSTError, match="GiB of activation memory"):
+    with pytest.raises(NSTError, match=r"needs about .* GiB of activation memory, more than the 60% of free "
+                                        r"memory this engine allows itself \(.* of .* GiB free\)"):
         StyleTransfer(content, [style], size=40000)
+    with pytest.raises(NSTError, match="alpha must be a finite number; got nan"):
+        StyleTransfer(content, [style], alpha=float("nan"))
+    with pytest.raises(NSTError, match="coarse_scale must be between 0 and 1"):
+        StyleTransfer(content, [style], coarse_scale=2.0)
     with pytest.raises(NSTError, match="one non-negative style weight"):
         StyleTransfer(content, [style], style_weights=[1, 2])
     with pytest.raises(NSTError, match="unknown style-transfer setting.*colour"):
@@ -213,4 +214,119 @@ def test_run_rejects_bad_arguments_before_optimising(images):
         engine.run(3, optimizer="sgd")
     with pytest.raises(NSTError, match="steps must be at least 1"):
         engine.run(0)
+    with pytest.raises(NSTError, match="steps must be at least 1"):
+        engine.run(2.5)
     np.testing.assert_array_equal(engine.image.numpy(), before)
+
+
+# ---- compute dtype: chosen per machine -------------------------------------------------------
+
+@needs_partial
+@pytest.mark.parametrize("features, expected", [(NATIVE_BF16, "bfloat16"), (NO_BF16, "float32")])
+def test_auto_dtype_follows_the_cpu_features(images, monkeypatch, features, expected):
+    """Both branches of ``compute_dtype="auto"``, with the CPU feature reader faked."""
+    content, style = images
+    monkeypatch.setattr(config, "read_cpu_features", lambda path=None: features)
+    monkeypatch.setattr(config, "gpu_compute_capability", lambda: None)
+    engine = StyleTransfer(content, [style], size=24)
+    assert engine.settings.compute_dtype == "auto"
+    assert engine.precision.dtype == expected and engine.extractor.compute_dtype == expected
+    assert features.model in engine.precision.reason and engine.precision.reason.startswith(f"auto: {expected}")
+    result = engine.run(1, optimizer="adam", progress=False)
+    record = result.to_dict()
+    assert record["compute_dtype"] == expected and record["compute_dtype_reason"] == engine.precision.reason
+    assert record["provenance"]["compute_dtype"] == expected and record["settings"]["compute_dtype"] == "auto"
+    # an explicit dtype overrides the detection
+    assert StyleTransfer(content, [style], size=24, compute_dtype="float32").precision.reason == \
+        "float32 asked for explicitly"
+
+
+@needs_partial
+def test_bfloat16_losses_stay_close_to_float32(images):
+    """Same image, both dtypes: the losses agree to about bfloat16's precision (a few parts per 1000)."""
+    content, style = images
+    first = StyleTransfer(content, [style], size=48, init="content+noise", compute_dtype="float32")
+    second = StyleTransfer(content, [style], size=48, init="content+noise", compute_dtype="bfloat16")
+    image = tf.constant(first.initial_image())
+    exact, rounded = first.compute_losses(image), second.compute_losses(image)
+    assert second.extractor.model.get_layer("block1_conv1").compute_dtype == "bfloat16"
+    for key in ("style", "total"):
+        assert float(rounded[key]) == pytest.approx(float(exact[key]), rel=0.02)
+
+
+# ---- coarse-to-fine ------------------------------------------------------------------------
+
+@needs_partial
+def test_coarse_to_fine_schedule_sizes(images):
+    content, style = images
+    engine = StyleTransfer(content, [style], size=256)  # 192x256 output
+    assert (engine.settings.coarse_scale, engine.settings.coarse_share) == (0.5, 0.1)
+    assert engine.schedule(300) == [(96, 128, 30), (192, 256, 270)]
+    assert engine.schedule(10) == [(96, 128, 1), (192, 256, 9)]
+    assert StyleTransfer(content, [style], size=256, coarse_share=0.3).schedule(300) == [(96, 128, 90),
+                                                                                         (192, 256, 210)]
+    assert engine.schedule(1) == [(192, 256, 1)]                            # no step left for a stage
+    assert StyleTransfer(content, [style], size=256, coarse_scale=None).schedule(300) == [(192, 256, 300)]
+    assert StyleTransfer(content, [style], size=256, coarse_scale=0.25).schedule(100) == [(192, 256, 100)]  # 48 px
+    assert StyleTransfer(content, [style], size=120).schedule(100) == [(90, 120, 100)]  # coarse would be 45x60
+    # the targets are recomputed at each size, from the style image fitted to that size
+    coarse = engine._scale_at(96, 128)
+    assert tuple(coarse.content_target.shape) == (1, 24, 32, 256)
+    assert [tuple(target.shape[1:3]) for target in coarse.style_targets[0]] == [(96, 128), (48, 64), (24, 32)]
+
+
+@needs_partial
+@pytest.mark.parametrize("optimizer", ["lbfgs", "adam"])
+def test_coarse_to_fine_loss_keeps_falling_across_the_switch(images, monkeypatch, optimizer):
+    """Coarse stage, upsampling, full-size stage: at full size, the upsampled coarse result is
+    already better than the start, and the fine stage improves it further."""
+    content, style = images
+    monkeypatch.setattr(nst_engine, "COARSE_MIN_SIDE", 8)  # small images keep the test fast
+    engine = StyleTransfer(content, [style], size=64, init="content+noise", coarse_share=0.5, learning_rate=0.05)
+    assert engine.schedule(12) == [(24, 32, 6), (48, 64, 6)]
+    result = engine.run(12, optimizer=optimizer, progress=False, snapshot_every=6)
+    coarse, fine = result.stages
+    assert [(stage["height"], stage["width"], stage["steps"]) for stage in result.stages] == [(24, 32, 6), (48, 64, 6)]
+    assert [(entry["height"], entry["width"]) for entry in result.history] == [(24, 32)] * 6 + [(48, 64)] * 6
+    assert coarse["end_total"] < coarse["start_total"]
+    assert fine["start_total"] < result.initial_losses["total"]      # the switch keeps the progress ...
+    assert result.final_losses["total"] < fine["start_total"]       # ... and the fine stage goes on
+    assert result.image.shape == (48, 64, 3) and result.steps == 12
+    assert [step for step, _ in result.snapshots] == [0, 6, 12]
+    assert all(image.shape == (48, 64, 3) for _, image in result.snapshots)  # coarse snapshot upsampled
+
+
+# ---- a loss that stops being finite ------------------------------------------------------------
+
+@needs_partial
+@pytest.mark.parametrize("optimizer", ["adam", "lbfgs"])
+def test_a_non_finite_loss_stops_the_run_and_keeps_the_image(images, optimizer):
+    """A learner's content cost with sqrt: its gradient at the content image is 0 * inf = NaN."""
+    from utils import losses
+
+    content, style = images
+
+    def sqrt_content_cost(a_C, a_G):
+        return tf.sqrt(losses.content_cost(a_C, a_G))
+
+    engine = StyleTransfer(content, [style], size=24, content_cost_fn=sqrt_content_cost, coarse_scale=None)
+    before = engine.image.numpy()
+    with pytest.raises(NSTError, match=r"stopped at step \d+.*(NaN|nan).*nothing was written"):
+        engine.run(4, optimizer=optimizer, progress=False)
+    np.testing.assert_array_equal(engine.image.numpy(), before)
+
+
+@needs_partial
+def test_target_total_and_target_check_stop_the_run(images):
+    content, style = images
+    engine = StyleTransfer(content, [style], size=32, coarse_scale=None, compute_dtype="float32")
+    full = engine.run(8, optimizer="lbfgs", progress=False)
+    target = min(entry["total"] for entry in full.history[1:4])
+    first_hit = next(entry["step"] for entry in full.history if entry["total"] <= target)
+    engine.reset()
+    assert engine.run(8, optimizer="lbfgs", progress=False, target_total=target).steps == first_hit
+    checked = []
+    engine.reset()
+    stopped = engine.run(8, optimizer="lbfgs", progress=False, target_total=target,
+                         target_check=lambda image: checked.append(image.shape) or 0.0)
+    assert stopped.steps <= first_hit and checked and checked[0] == (1, 24, 32, 3)

@@ -33,6 +33,19 @@ def test_default_settings_are_the_default_preset():
     for name in nst_settings.PRESET_FIELDS:
         assert getattr(settings, name) == getattr(preset, name), name
     assert (settings.init, settings.noise_ratio, settings.size, settings.weights) == ("content", 0.25, None, "auto")
+    # the speed settings: dtype chosen per machine, coarse-to-fine on
+    assert settings.compute_dtype == "auto"
+    assert (settings.coarse_scale, settings.coarse_share) == (nst_settings.DEFAULT_COARSE_SCALE,
+                                                              nst_settings.DEFAULT_COARSE_SHARE)
+
+
+def test_coarse_to_fine_can_be_switched_off():
+    assert NSTSettings(coarse_scale=None).coarse_scale is None
+    assert NSTSettings(coarse_scale=1).coarse_scale is None            # one scale
+    assert NSTSettings.from_preset("blocks123", coarse_scale=None).coarse_scale is None  # None is not "default" here
+    assert NSTSettings().replace(coarse_scale=None).coarse_scale is None
+    assert NSTSettings.from_preset("blocks123", size=None).size is None and \
+        NSTSettings.from_preset("course", beta=None).beta == 40.0      # ... but it is for preset values
 
 
 def test_overrides_win_and_none_keeps_the_preset():
@@ -74,6 +87,21 @@ def test_settings_are_frozen_and_replace_makes_a_validated_copy():
     ({"style_weights": [0, 0]}, "each style weight must be non-negative, and not all zero"),
     ({"style_weights": [1, -1]}, "each style weight must be non-negative, and not all zero"),
     ({"colour": True}, "unknown style-transfer setting.*colour.*known:.*preserve_colors"),
+    ({"alpha": float("nan")}, "alpha must be a finite number; got nan"),
+    ({"beta": float("inf")}, "beta must be a finite number; got inf"),
+    ({"tv_weight": "nan"}, "tv_weight must be a finite number"),
+    ({"learning_rate": float("-inf")}, "learning_rate must be a finite number"),
+    ({"noise_ratio": float("nan")}, "noise_ratio must be a finite number"),
+    ({"style_scale": float("nan")}, "style scale must be a finite number"),
+    ({"style_layers": {"block1_conv1": float("nan")}}, "style weight of block1_conv1 must be a finite number"),
+    ({"style_weights": [1.0, float("inf")]}, "style weight must be a finite number"),
+    ({"alpha": 1e39}, "alpha must be at most 3.403e\\+38 \\(the largest float32\\)"),
+    ({"alpha": True}, "alpha must be a number"),
+    ({"size": float("nan")}, "size must be a finite number"),
+    ({"coarse_scale": 0.0}, "coarse_scale must be between 0 and 1"),
+    ({"coarse_scale": float("nan")}, "coarse_scale must be a finite number"),
+    ({"coarse_share": 1.0}, "coarse_share must be between 0 and 1"),
+    ({"compute_dtype": "half"}, "compute_dtype must be one of \\('auto', 'float32', 'bfloat16'\\)"),
 ])
 def test_bad_values_raise_nst_error_naming_them(overrides, message):
     with pytest.raises(NSTError, match=message):

@@ -7,17 +7,17 @@ known numbers, which is enough to check loading by name, preprocessing and the m
 
 from __future__ import annotations
 
+import shutil
+
 import h5py
 import numpy as np
 import pytest
+from conftest import FULL, PARTIAL, needs_partial
 
 from utils import assets
-from utils.errors import MissingWeightsError, NSTError
+from utils.errors import AssetError, MissingWeightsError, NSTError
 from utils.nst import vgg
 
-PARTIAL = assets.find("vgg19_partial")
-FULL = assets.find("vgg19_full")
-needs_partial = pytest.mark.skipif(PARTIAL is None, reason="asset vgg19_partial not found")
 IMAGENET_BGR_MEAN = np.array([103.939, 116.779, 123.68], np.float32)
 
 
@@ -116,6 +116,22 @@ def test_bad_weights_and_dtype_values(tmp_path, one_layer_file):
         vgg.choose_weights(["block1_conv1"], weights=broken)
     with pytest.raises(NSTError, match="compute_dtype"):
         vgg.build_extractor(["block1_conv1"], weights=one_layer_file[0], compute_dtype="float16")
+    with pytest.raises(NSTError, match="is a folder"):
+        vgg.choose_weights(["block1_conv1"], weights=tmp_path)
+
+
+def test_layer_shapes_are_read_and_checked(tmp_path, one_layer_file):
+    assert vgg.layer_shapes(one_layer_file[0]) == {"block1_conv1": ((3, 3, 3, 64), (64,))}
+    assert vgg.expected_layer_shapes("block1_conv1") == ((3, 3, 3, 64), (64,))
+    assert vgg.expected_layer_shapes("block3_conv1") == ((3, 3, 128, 256), (256,))
+    wrong = tmp_path / "wrong.h5"
+    write_legacy_h5(wrong, {"block1_conv1": (np.zeros((3, 3, 3, 64), np.float32), np.zeros(64, np.float32)),
+                            "block1_conv2": (np.zeros((3, 3, 64, 32), np.float32), np.zeros(32, np.float32))})
+    with pytest.raises(NSTError, match=r"wrong.h5 does not hold VGG19 weights: block1_conv2 has \(3, 3, 64, 32\) "
+                                       r"and \(32,\), VGG19 needs \(3, 3, 64, 64\) and \(64,\)"):
+        vgg.choose_weights(["block1_conv2"], weights=wrong)
+    # a layer the objective does not need may have any shape: only the truncated network matters
+    assert vgg.choose_weights(["block1_conv1"], weights=wrong).loaded_layers == ("block1_conv1",)
 
 
 def test_bfloat16_convolutions_give_float32_outputs_close_to_float32(one_layer_file):
@@ -154,6 +170,33 @@ def test_extractor_is_truncated_and_matches_keras_vgg19_on_the_same_weights():
     assert provenance["weights_file"] == str(FULL or PARTIAL)
     assert provenance["random_layers"] == [] and provenance["random_initializer"] is None
     assert provenance["truncated_at"] == "block3_conv4"
+
+
+@needs_partial
+def test_a_file_named_or_sized_like_a_registered_asset_must_pass_its_checksum(tmp_path):
+    good = tmp_path / "renamed.h5"
+    shutil.copy(PARTIAL, good)
+    assert vgg.choose_weights(["block1_conv1"], weights=good).kind == "file"  # same size: verified, and good
+    named = tmp_path / assets.get("vgg19_partial").filename
+    shutil.copy(PARTIAL, named)
+    with h5py.File(named, "r+") as handle:
+        handle["block1_conv1"]["block1_conv1"]["bias:0"][0] += 1.0
+    with pytest.raises(AssetError, match="vgg19_partial.*corrupt or a different version: sha256"):
+        vgg.choose_weights(["block1_conv1"], weights=named)
+    truncated = tmp_path / assets.get("vgg19_full").filename
+    truncated.write_bytes(PARTIAL.read_bytes())
+    with pytest.raises(AssetError, match="vgg19_full.*has 9,330,600 bytes, expected 80,134,624"):
+        vgg.choose_weights(["block1_conv1"], weights=truncated)
+
+
+@needs_partial
+def test_auto_dtype_is_resolved_and_recorded():
+    extractor = vgg.build_extractor(["block1_conv1"], compute_dtype="auto")
+    provenance = extractor.provenance()
+    assert provenance["compute_dtype"] in ("float32", "bfloat16") and provenance["compute_dtype_requested"] == "auto"
+    assert provenance["compute_dtype_reason"].startswith(f"auto: {provenance['compute_dtype']}")
+    layer_dtype = extractor.model.get_layer("block1_conv1").compute_dtype
+    assert layer_dtype == provenance["compute_dtype"]
 
 
 @needs_partial

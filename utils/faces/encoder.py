@@ -15,6 +15,18 @@ dynamic batch dimension: on 2 CPU cores that is several times faster than ``mode
 small batches and faster than an XLA-compiled function. TensorFlow and Keras are imported on the
 first encoding, not when this module is imported.
 
+**Precision.** The default encoder runs its convolutions in bfloat16 where the hardware computes
+it natively, and in float32 elsewhere (``compute_dtype="auto"``, :mod:`utils.config`); the
+embedding layer stays float32. Measured on the LFW dev pairs (``pairs.txt``: 1,200 pairs of 1,583
+images, flip averaging on; AMD EPYC Zen 4 with AVX512_BF16, issue 14): bfloat16 encodings differ
+from float32 ones by at most 3.0e-3 (mean 4.6e-4, 99th percentile 1.5e-3) and pair distances by at
+most 4.9e-3; the cross-validated accuracy is 99.00 % in both, and at the fixed threshold 0.6
+99.08 % (float32) against 99.17 % (bfloat16). That is within the bounds set for keeping it
+(accuracy within 0.1 point, encodings within 1e-2). Speed, two interleaved runs over the 1,583
+chips on a shared 2-core machine (noisy): float32 17.0 and 17.9 s, bfloat16 16.9 and 10.8 s. Pass
+``compute_dtype="float32"`` for dlib's own descriptors to 3.3e-7; a model you pass yourself runs in
+its own precision unless you ask for another.
+
 Example:
     >>> from utils.faces import encoder
     >>> encoder.validate_chips([np.zeros((150, 150, 3), np.uint8)]).shape
@@ -33,15 +45,19 @@ from typing import Sequence
 
 import numpy as np
 
-from utils import assets
+from utils import assets, config
 from utils.errors import AssetError, ImageError, UsageError
 from utils.faces import align, constants
 
 #: Name of the converted model in the asset registry.
 ASSET_NAME = "dlib_face_resnet_keras"
 
+#: Layers kept in float32 in the bfloat16 copy (the 128-d output keeps float32's resolution).
+FLOAT32_LAYERS = ("embedding",)
+
 _MODELS: dict[str, object] = {}
 _FORWARD: dict[int, tuple] = {}
+_BFLOAT16: dict[int, tuple] = {}
 
 
 def load_encoder(path: str | os.PathLike | None = None):
@@ -78,6 +94,50 @@ def load_encoder(path: str | os.PathLike | None = None):
         model = keras.saving.load_model(path, compile=False)
         _MODELS[key] = model
     return model
+
+
+def _bfloat16_copy(model):
+    """The same network with bfloat16 convolutions (Keras' ``mixed_bfloat16``), the same weights (cached)."""
+    entry = _BFLOAT16.get(id(model))
+    if entry is None or entry[0] is not model:
+        import keras  # deferred: Keras imports TensorFlow, which is slow to import
+
+        config = model.get_config()
+        for layer in config["layers"]:
+            if layer["class_name"] != "InputLayer" and layer["config"].get("name") not in FLOAT32_LAYERS:
+                layer["config"]["dtype"] = "mixed_bfloat16"
+        copy = keras.Model.from_config(config)
+        copy.set_weights(model.get_weights())
+        entry = (model, copy)
+        _BFLOAT16[id(model)] = entry
+    return entry[1]
+
+
+def inference_model(model=None, compute_dtype: str | None = None):
+    """The model that :func:`encode_chips` runs, and the precision it runs in.
+
+    Args:
+        model: an encoder from :func:`load_encoder`; ``None`` loads the default one.
+        compute_dtype: ``"auto"`` (bfloat16 where native, see :mod:`utils.config`),
+            ``"float32"`` or ``"bfloat16"``; ``None`` means ``"auto"`` for the default encoder and
+            "as it is" for a model passed in.
+
+    Returns:
+        ``(keras model, utils.config.PrecisionChoice)``.
+
+    Raises:
+        utils.errors.UsageError: an unknown ``compute_dtype``.
+
+    Example:
+        >>> model, choice = inference_model(compute_dtype="float32")     # doctest: +SKIP
+        >>> choice.reason                                                 # doctest: +SKIP
+        'float32 asked for explicitly'
+    """
+    if compute_dtype is None and model is not None:
+        return model, config.PrecisionChoice("float32", "float32", None, "the model passed in runs as it is")
+    choice = config.choose_compute_dtype(compute_dtype or "auto")
+    model = load_encoder() if model is None else model
+    return (_bfloat16_copy(model) if choice.dtype == "bfloat16" else model), choice
 
 
 def _forward_function(model):
@@ -153,7 +213,8 @@ def _forward_in_batches(model, chips: np.ndarray, batch_size: int) -> np.ndarray
     return np.concatenate(outputs).astype(np.float32, copy=False)
 
 
-def encode_chips(chips, model=None, flip: bool | None = None, batch_size: int = 32) -> np.ndarray:
+def encode_chips(chips, model=None, flip: bool | None = None, batch_size: int = 32,
+                 compute_dtype: str | None = None) -> np.ndarray:
     """Compute the 128-d encodings of aligned face chips.
 
     Args:
@@ -164,6 +225,9 @@ def encode_chips(chips, model=None, flip: bool | None = None, batch_size: int = 
             chip); ``None`` means :data:`utils.faces.constants.FLIP_DEFAULT` (on). With
             ``flip=False`` the encodings are dlib's own descriptors.
         batch_size: chips per forward pass (32 is fastest on 2 CPU cores).
+        compute_dtype: precision of the forward pass (see :func:`inference_model`): by default
+            bfloat16 where the hardware computes it natively for the default encoder, and a
+            model passed in as it is; ``"float32"`` for dlib's exact descriptors.
 
     Returns:
         float32 array ``(n, 128)``; compare rows by Euclidean distance (same person below
@@ -171,7 +235,7 @@ def encode_chips(chips, model=None, flip: bool | None = None, batch_size: int = 
 
     Raises:
         utils.errors.ImageError: bad shape or dtype of ``chips``.
-        utils.errors.UsageError: a non-positive ``batch_size``.
+        utils.errors.UsageError: a non-positive ``batch_size``, an unknown ``compute_dtype``.
 
     Example:
         >>> encode_chips([], model=None).shape
@@ -184,10 +248,11 @@ def encode_chips(chips, model=None, flip: bool | None = None, batch_size: int = 
     if isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer)) or batch_size < 1:
         raise UsageError(f"batch_size must be a positive integer, got {batch_size!r}")
     flip = constants.FLIP_DEFAULT if flip is None else bool(flip)
+    if compute_dtype is not None:
+        config.check_compute_dtype(compute_dtype)
     if len(chips) == 0:
         return np.zeros((0, constants.EMBEDDING_SIZE), dtype=np.float32)
-    if model is None:
-        model = load_encoder()
+    model, _ = inference_model(model, compute_dtype)
     if not flip:
         return _forward_in_batches(model, chips, batch_size)
     both = _forward_in_batches(model, np.concatenate([chips, chips[:, :, ::-1, :]]), batch_size)
@@ -195,7 +260,7 @@ def encode_chips(chips, model=None, flip: bool | None = None, batch_size: int = 
 
 
 def encode_images(images, model=None, policy: str = "largest", flip: bool | None = None,
-                  batch_size: int = 32) -> np.ndarray:
+                  batch_size: int = 32, compute_dtype: str | None = None) -> np.ndarray:
     """Encode one face per image (paths or arrays), batched through the encoder.
 
     Args:
@@ -205,6 +270,7 @@ def encode_images(images, model=None, policy: str = "largest", flip: bool | None
             :func:`utils.faces.align.select_faces`).
         flip: test-time flip averaging (default :data:`utils.faces.constants.FLIP_DEFAULT`).
         batch_size: chips per forward pass.
+        compute_dtype: precision of the forward pass (see :func:`encode_chips`).
 
     Returns:
         float32 ``(n, 128)``, row ``i`` for ``images[i]``.
@@ -225,16 +291,16 @@ def encode_images(images, model=None, policy: str = "largest", flip: bool | None
         raise UsageError("encode_images encodes one face per image; use encode_all_faces(image) to "
                          "encode every face of an image")
     chips = [align.extract_face_chips(image, policy=policy)[0] for image in images]
-    return encode_chips(chips, model=model, flip=flip, batch_size=batch_size)
+    return encode_chips(chips, model=model, flip=flip, batch_size=batch_size, compute_dtype=compute_dtype)
 
 
-def encode_all_faces(image, model=None, flip: bool | None = None,
-                     batch_size: int = 32) -> tuple[np.ndarray, list[align.Face]]:
+def encode_all_faces(image, model=None, flip: bool | None = None, batch_size: int = 32,
+                     compute_dtype: str | None = None) -> tuple[np.ndarray, list[align.Face]]:
     """Encode every face of one image, largest first.
 
     Args:
         image: a path or an RGB array.
-        model, flip, batch_size: as for :func:`encode_chips`.
+        model, flip, batch_size, compute_dtype: as for :func:`encode_chips`.
 
     Returns:
         ``(encodings, faces)``: float32 ``(n, 128)`` and the n detected
@@ -250,4 +316,4 @@ def encode_all_faces(image, model=None, flip: bool | None = None,
         ((2, 128), 2)
     """
     chips, faces = align.extract_face_chips(image, policy="all", return_faces=True)
-    return encode_chips(chips, model=model, flip=flip, batch_size=batch_size), faces
+    return encode_chips(chips, model=model, flip=flip, batch_size=batch_size, compute_dtype=compute_dtype), faces

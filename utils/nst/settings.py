@@ -3,8 +3,18 @@
 A :class:`Preset` fixes the objective (which layers, how the costs are weighted, Adam's learning
 rate). :class:`NSTSettings` is everything a run needs: a preset's values with any of them
 overridden, plus the image and engine settings (size, initialisation, colour preservation,
-weights file, dtype, seed). It is frozen and validated when made, so a bad value fails at once
-with an :class:`~utils.errors.NSTError` naming it, long before VGG19 is built.
+weights file, compute dtype, coarse-to-fine schedule, seed). It is frozen and validated when
+made, so a bad value (unknown name, negative, NaN or infinite number) fails at once with an
+:class:`~utils.errors.NSTError` naming it, long before VGG19 is built.
+
+Two engine settings make a run fast without changing its objective (measured in
+``benchmarks/nst_speed.py``; see the README):
+
+* ``compute_dtype="auto"`` (default) runs VGG19's convolutions in bfloat16 where the hardware has
+  native bfloat16 arithmetic and in float32 elsewhere (:mod:`utils.config`);
+* ``coarse_scale`` (default :data:`DEFAULT_COARSE_SCALE`) optimises first at that fraction of the
+  size, for ``coarse_share`` of the steps, then upsamples and finishes at full size
+  (coarse-to-fine, Gatys et al. 2017); ``coarse_scale=None`` runs at one scale only.
 
 Presets (:data:`PRESETS`):
 
@@ -36,14 +46,17 @@ Example:
 from __future__ import annotations
 
 import dataclasses
+import math
 import os
 from typing import Mapping, Sequence
 
+from utils import config
 from utils.errors import NSTError
 from utils.nst import vgg
 
-__all__ = ["Preset", "PRESETS", "DEFAULT_PRESET", "INITS", "OPTIMIZERS", "PRESET_FIELDS",
-           "get_preset", "NSTSettings"]
+__all__ = ["Preset", "PRESETS", "DEFAULT_PRESET", "INITS", "OPTIMIZERS", "PRESET_FIELDS", "COMPUTE_DTYPES",
+           "DEFAULT_COARSE_SCALE", "DEFAULT_COARSE_SHARE", "FLOAT32_MAX", "get_preset", "explicit_overrides",
+           "NSTSettings"]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -106,6 +119,22 @@ OPTIMIZERS = ("adam", "lbfgs")
 #: The settings a preset provides (None in :class:`NSTSettings` means "the preset's value").
 PRESET_FIELDS = ("style_layers", "content_layer", "alpha", "beta", "tv_weight", "learning_rate")
 
+#: What ``compute_dtype`` may say: ``"auto"`` (bfloat16 where native, see :mod:`utils.config`).
+COMPUTE_DTYPES = config.COMPUTE_DTYPES
+
+#: Coarse-to-fine: the first stage runs at this fraction of the output size (None: one scale).
+DEFAULT_COARSE_SCALE: float | None = 0.5
+
+#: Coarse-to-fine: the share of the steps spent at the coarse scale. Measured at 256 px (bf16
+#: L-BFGS, the loss 80 single-scale evaluations reach): 30 coarse evaluations then needed 54
+#: full-size ones (default objective) and 59 (time-to-quality objective), 60 coarse ones 53 and
+#: 52, i.e. 61.5 / 66.5 against 68 / 67 full-size equivalents (a coarse one costs ~1/4); after a
+#: fixed 300 steps the final loss was 1.2 % (share 0.1) and 2.2 % (0.2) above the single scale's.
+DEFAULT_COARSE_SHARE = 0.1
+
+#: The largest float32; the optimisation runs in float32, so a larger weight would be infinite there.
+FLOAT32_MAX = 3.4028234663852886e38
+
 
 def get_preset(name: str) -> Preset:
     """Return preset ``name``.
@@ -146,7 +175,14 @@ class NSTSettings:
         size: longer side of the generated image in pixels (default: the content's own size).
         weights: ``"auto"``, ``"full"``, ``"partial"`` or an .h5 path (see
             :func:`utils.nst.vgg.choose_weights`).
-        compute_dtype: ``"float32"`` (default) or ``"bfloat16"`` for the VGG convolutions.
+        compute_dtype: dtype of the VGG convolutions: ``"auto"`` (default: bfloat16 where the
+            hardware computes it natively, float32 elsewhere; see :mod:`utils.config`),
+            ``"float32"`` or ``"bfloat16"``. Losses and the image are always float32.
+        coarse_scale: coarse-to-fine: optimise first at this fraction of the size (0 < s < 1),
+            then upsample and continue at full size; None (or 1) for a single scale. The engine
+            skips the coarse stage when it would be smaller than
+            :data:`utils.nst.engine.COARSE_MIN_SIDE` pixels or get no step.
+        coarse_share: share of the steps run at the coarse scale (0 < share < 1).
         allow_random_weights: benchmarks only: Keras' seeded random weights for layers no file provides.
         seed: seed of the noise initialisation (and of random weights, if allowed).
     """
@@ -165,7 +201,9 @@ class NSTSettings:
     style_scale: float = 1.0
     size: int | None = None
     weights: str | os.PathLike = "auto"
-    compute_dtype: str = "float32"
+    compute_dtype: str = "auto"
+    coarse_scale: float | None = DEFAULT_COARSE_SCALE
+    coarse_share: float = DEFAULT_COARSE_SHARE
     allow_random_weights: bool = False
     seed: int = 0
 
@@ -183,18 +221,30 @@ class NSTSettings:
                                   for layer, weight in values["style_layers"].items()}
         if self.init not in INITS:
             raise NSTError(f"init must be one of {INITS}; got {self.init!r}")
-        if self.compute_dtype not in vgg.COMPUTE_DTYPES:
-            raise NSTError(f"compute_dtype must be one of {vgg.COMPUTE_DTYPES}; got {self.compute_dtype!r}")
-        if not (0.05 <= float(self.style_scale) <= 20):
+        if self.compute_dtype not in COMPUTE_DTYPES:
+            raise NSTError(f"compute_dtype must be one of {COMPUTE_DTYPES}; got {self.compute_dtype!r}")
+        style_scale = self._number("style scale", self.style_scale)
+        if not (0.05 <= style_scale <= 20):
             raise NSTError(f"style scale must be between 0.05 and 20; got {self.style_scale}")
-        if self.size is not None and (int(self.size) != self.size or int(self.size) <= 0):
-            raise NSTError(f"size must be a positive number of pixels; got {self.size}")
+        if self.size is not None:
+            size = self._number("size", self.size)
+            if int(size) != size or int(size) <= 0:
+                raise NSTError(f"size must be a positive number of pixels; got {self.size}")
+        coarse_scale = None if self.coarse_scale is None else self._number("coarse_scale", self.coarse_scale)
+        if coarse_scale is not None and not (0 < coarse_scale <= 1):
+            raise NSTError(f"coarse_scale must be between 0 and 1 (a fraction of the size), or None for "
+                           f"a single scale; got {self.coarse_scale}")
+        coarse_share = self._number("coarse_share", self.coarse_share)
+        if not (0 < coarse_share < 1):
+            raise NSTError(f"coarse_share must be between 0 and 1 (a share of the steps); got {self.coarse_share}")
         values.update(noise_ratio=self._number("noise_ratio", self.noise_ratio),
-                      style_scale=float(self.style_scale), preserve_colors=bool(self.preserve_colors),
+                      style_scale=style_scale, preserve_colors=bool(self.preserve_colors),
                       allow_random_weights=bool(self.allow_random_weights), seed=int(self.seed),
-                      size=None if self.size is None else int(self.size))
+                      size=None if self.size is None else int(self.size),
+                      coarse_scale=None if coarse_scale in (None, 1.0) else coarse_scale,
+                      coarse_share=coarse_share)
         if self.style_weights is not None:
-            weights = tuple(float(weight) for weight in self.style_weights)
+            weights = tuple(self._number("style weight", weight, negative_ok=True) for weight in self.style_weights)
             if not weights or any(weight < 0 for weight in weights) or sum(weights) <= 0:
                 raise NSTError(f"each style weight must be non-negative, and not all zero; got {list(weights)}")
             values["style_weights"] = weights
@@ -202,18 +252,28 @@ class NSTSettings:
             object.__setattr__(self, name, value)
 
     @staticmethod
-    def _number(name: str, value) -> float:
+    def _number(name: str, value, negative_ok: bool = False) -> float:
+        """``value`` as a float: a finite number within float32's range, non-negative unless allowed."""
+        if isinstance(value, bool):
+            raise NSTError(f"{name} must be a number; got {value!r}")
         try:
             number = float(value)
-        except (TypeError, ValueError):
+        except (TypeError, ValueError, OverflowError):
             raise NSTError(f"{name} must be a number; got {value!r}") from None
-        if number < 0:
+        if not math.isfinite(number):
+            raise NSTError(f"{name} must be a finite number; got {value}")
+        if abs(number) > FLOAT32_MAX:
+            raise NSTError(f"{name} must be at most {FLOAT32_MAX:.4g} (the largest float32); got {value}")
+        if number < 0 and not negative_ok:
             raise NSTError(f"{name} must be non-negative; got {value}")
         return number
 
     @classmethod
     def from_preset(cls, name: str = DEFAULT_PRESET, **overrides) -> "NSTSettings":
-        """The settings of preset ``name`` with ``overrides`` (any attribute; None keeps the default).
+        """The settings of preset ``name`` with ``overrides`` (any attribute).
+
+        None keeps the default of a setting whose default is None (the preset's values, ``size``,
+        ``style_weights``); for ``coarse_scale`` it means what it says: a single scale.
 
         Raises:
             NSTError: an unknown preset, an unknown setting name, or a bad value.
@@ -223,7 +283,7 @@ class NSTSettings:
             0.0
         """
         _check_names(overrides)
-        return cls(preset=name, **{key: value for key, value in overrides.items() if value is not None})
+        return cls(preset=name, **explicit_overrides(overrides))
 
     def replace(self, **overrides) -> "NSTSettings":
         """A copy with ``overrides`` applied; a new ``preset`` also brings that preset's values.
@@ -257,6 +317,12 @@ class NSTSettings:
         record["style_weights"] = list(self.style_weights) if self.style_weights is not None else None
         record["weights"] = str(self.weights)
         return record
+
+
+def explicit_overrides(overrides: Mapping) -> dict:
+    """``overrides`` without the Nones that stand for "the default" (see :meth:`NSTSettings.from_preset`)."""
+    defaults = {field.name: field.default for field in dataclasses.fields(NSTSettings)}
+    return {key: value for key, value in overrides.items() if value is not None or defaults.get(key) is not None}
 
 
 def _check_names(overrides: Mapping) -> None:

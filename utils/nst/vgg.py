@@ -13,9 +13,16 @@ the deepest requested output, so nothing beyond it is computed.
 Keras' loader silently leaves a layer the file lacks at its random initial value, so before
 building anything :func:`choose_weights` checks that the file holds every conv layer the
 truncated network needs, and raises :class:`~utils.errors.MissingWeightsError` naming the missing
-layers and the asset that has them. Random weights are never used silently: only
+layers and the asset that has them. A file given by path is checked too: when it carries the
+name or the size of a registered VGG19 asset it must pass that asset's checksum
+(:func:`utils.assets.verify`); any other file must hold each layer with VGG19's shapes
+(:func:`check_file_shapes`). Random weights are never used silently: only
 ``allow_random_weights=True`` (meant for speed benchmarks) keeps Keras' own Glorot-uniform
 initialisation for those layers (seeded), and :meth:`FeatureExtractor.provenance` records them.
+
+**Precision.** ``compute_dtype="auto"`` runs the convolutions in bfloat16 where the hardware
+computes it natively and in float32 elsewhere (:func:`utils.config.choose_compute_dtype`);
+the extractor records the choice and its reason (:attr:`FeatureExtractor.precision`).
 
 **Input convention.** The extractor takes RGB images as float tensors in ``[0, 1]`` of shape
 (1, H, W, 3) — what ``utils.image_io.to_float_tensor`` returns and what the style-transfer engine
@@ -46,14 +53,15 @@ from typing import Iterable, Sequence
 
 import h5py
 
-from utils import assets
+from utils import assets, config
 from utils.errors import MissingWeightsError, NSTError
 
 __all__ = [
     "BLOCKS", "ARCHITECTURE", "LAYER_NAMES", "CONV_LAYER_NAMES", "FULL_ASSET", "PARTIAL_ASSET",
     "COMPUTE_DTYPES", "MissingWeightsError", "WeightsChoice", "FeatureExtractor", "deepest_layer",
     "layers_up_to", "output_shape", "minimum_input_size", "estimate_activation_bytes",
-    "available_memory_bytes", "file_layers", "choose_weights", "build_extractor",
+    "available_memory_bytes", "file_layers", "layer_shapes", "expected_layer_shapes", "check_file_shapes",
+    "choose_weights", "build_extractor",
 ]
 
 #: VGG19's convolutional part: per block, (number of 3x3 'same' ReLU convolutions, filters); each
@@ -78,8 +86,9 @@ CONV_LAYER_NAMES: tuple[str, ...] = tuple(name for name, filters in ARCHITECTURE
 FULL_ASSET = "vgg19_full"
 PARTIAL_ASSET = "vgg19_partial"
 
-#: Dtypes the convolutions can run in (outputs are always float32).
-COMPUTE_DTYPES = ("float32", "bfloat16")
+#: What ``compute_dtype`` may say: ``"auto"`` (bfloat16 where native), ``"float32"``, ``"bfloat16"``.
+#: The outputs are always float32.
+COMPUTE_DTYPES = config.COMPUTE_DTYPES
 
 
 def _check_layers(layers: Iterable[str]) -> list[str]:
@@ -183,15 +192,15 @@ def available_memory_bytes() -> int | None:
 # Weight files
 # --------------------------------------------------------------------------------------------
 
-def file_layers(path) -> tuple[str, ...]:
-    """Names of the VGG19 conv layers whose weights the Keras HDF5 file ``path`` holds.
+def layer_shapes(path) -> dict[str, tuple[tuple[int, ...], ...]]:
+    """``{layer: (shape of each weight)}`` for the VGG19 conv layers the Keras HDF5 file ``path`` holds.
 
     Reads the legacy layout both VGG19 files use (one group per layer, listed in the
     ``layer_names`` attribute, optionally under ``model_weights/``); a layer counts when its group
-    lists weights (``weight_names``).
+    lists weights (``weight_names``). Only shapes are read, never the values.
 
     Raises:
-        NSTError: the file cannot be read as HDF5.
+        NSTError: the file cannot be read as HDF5, or a listed weight is missing from it.
     """
     try:
         with h5py.File(path, "r") as handle:
@@ -199,11 +208,68 @@ def file_layers(path) -> tuple[str, ...]:
             listed = root.attrs.get("layer_names")
             names = [n.decode() if isinstance(n, bytes) else str(n) for n in listed] if listed is not None \
                 else list(root)
-            held = {name for name in names
-                    if name in root and len(root[name].attrs.get("weight_names", [])) > 0}
+            shapes = {}
+            for name in names:
+                if name not in CONV_LAYER_NAMES or name not in root:
+                    continue
+                weight_names = [w.decode() if isinstance(w, bytes) else str(w)
+                                for w in root[name].attrs.get("weight_names", [])]
+                if weight_names:
+                    try:
+                        shapes[name] = tuple(tuple(root[name][weight].shape) for weight in weight_names)
+                    except KeyError:
+                        raise NSTError(f"VGG19 weight file {path} lists weights of layer {name} that it does "
+                                       "not hold; the file is damaged") from None
     except OSError as error:
         raise NSTError(f"cannot read VGG19 weights from {path}: {error}") from None
-    return tuple(name for name in CONV_LAYER_NAMES if name in held)
+    return {name: shapes[name] for name in CONV_LAYER_NAMES if name in shapes}
+
+
+def file_layers(path) -> tuple[str, ...]:
+    """Names of the VGG19 conv layers whose weights the Keras HDF5 file ``path`` holds (network order).
+
+    Raises:
+        NSTError: the file cannot be read as HDF5.
+    """
+    return tuple(layer_shapes(path))
+
+
+def expected_layer_shapes(layer: str) -> tuple[tuple[int, ...], tuple[int, ...]]:
+    """Shapes of a VGG19 conv layer's kernel (3, 3, in, out) and bias (out,).
+
+    Example:
+        >>> expected_layer_shapes("block2_conv1")
+        ((3, 3, 64, 128), (128,))
+    """
+    conv_layers = [(name, filters) for name, filters in ARCHITECTURE if filters]
+    index = [name for name, _ in conv_layers].index(layer)
+    inputs = 3 if index == 0 else conv_layers[index - 1][1]
+    return (3, 3, inputs, conv_layers[index][1]), (conv_layers[index][1],)
+
+
+def check_file_shapes(path, layers: Iterable[str]) -> None:
+    """Raise :class:`~utils.errors.NSTError` unless each of ``layers`` in file ``path`` has VGG19's shapes.
+
+    Layers the file does not hold are left to the missing-layer check of :func:`choose_weights`.
+    """
+    shapes = layer_shapes(path)
+    wrong = []
+    for layer in layers:
+        if layer in shapes and shapes[layer] != expected_layer_shapes(layer):
+            wrong.append(f"{layer} has {' and '.join(str(shape) for shape in shapes[layer])}, "
+                         f"VGG19 needs {' and '.join(str(shape) for shape in expected_layer_shapes(layer))}")
+    if wrong:
+        raise NSTError(f"weights file {path} does not hold VGG19 weights: {'; '.join(wrong)}")
+
+
+def _registered_asset_for(path: Path):
+    """The registered VGG19 asset that file ``path`` claims to be (same name or size), or None."""
+    size = path.stat().st_size
+    for name in (FULL_ASSET, PARTIAL_ASSET):
+        asset = assets.get(name)
+        if path.name == asset.filename or (asset.size is not None and size == asset.size):
+            return asset
+    return None
 
 
 @dataclasses.dataclass(frozen=True)
@@ -241,7 +307,9 @@ def choose_weights(layers: Iterable[str], weights: str | os.PathLike = "auto",
     Args:
         layers: requested output layers.
         weights: ``"auto"`` (the full file if found, else the partial file), ``"full"``,
-            ``"partial"``, or a path to a Keras HDF5 weight file (``.h5`` / ``.hdf5``).
+            ``"partial"``, or a path to a Keras HDF5 weight file (``.h5`` / ``.hdf5``). A path
+            with the file name or size of a registered VGG19 asset must pass that asset's
+            checksum; any other file must hold the needed layers with VGG19's shapes.
         allow_random_weights: keep Keras' random initialisation for conv layers no file provides
             instead of raising (for speed benchmarks only; recorded in ``random_layers``).
 
@@ -250,8 +318,9 @@ def choose_weights(layers: Iterable[str], weights: str | os.PathLike = "auto",
 
     Raises:
         MissingWeightsError: a needed conv layer has no weights and random ones are not allowed.
-        NSTError: unknown layer or ``weights`` value.
-        utils.errors.AssetError: ``"full"`` or ``"partial"`` asked for and that file is missing.
+        NSTError: unknown layer or ``weights`` value; a file whose layers have the wrong shapes.
+        utils.errors.AssetError: ``"full"`` or ``"partial"`` asked for and that file is missing;
+            a file named like (or as large as) a registered asset that fails its checksum.
     """
     needed = [name for name in layers_up_to(deepest_layer(layers)) if name in CONV_LAYER_NAMES]
     if weights == "auto":
@@ -271,12 +340,20 @@ def choose_weights(layers: Iterable[str], weights: str | os.PathLike = "auto",
         path, kind = assets.resolve(FULL_ASSET), "full"
     elif weights == "partial":
         path, kind = assets.resolve(PARTIAL_ASSET), "partial"
+    elif isinstance(weights, (str, os.PathLike)) and Path(weights).is_dir():
+        raise NSTError(f"weights {weights} is a folder; give a Keras HDF5 file (.h5) or 'auto', 'full', 'partial'")
     elif isinstance(weights, (str, os.PathLike)) and Path(weights).is_file():
         path, kind = Path(weights), "file"
         if path.suffix.lower() not in (".h5", ".hdf5"):
             raise NSTError(f"weights file {path} must be a Keras HDF5 file ending in .h5 or .hdf5")
+        known = _registered_asset_for(path)
+        if known is not None:  # it claims to be a registered file: it must pass that file's checksum
+            assets.verify(known, path)
+        else:
+            check_file_shapes(path, needed)
     else:
-        raise NSTError(f"weights must be 'auto', 'full', 'partial' or an existing .h5 file; got {weights!r}")
+        raise NSTError(f"weights must be 'auto', 'full', 'partial' or an existing .h5 file; got {weights!r} "
+                       "(no such file)")
     held = set(file_layers(path))
     missing = [name for name in needed if name not in held]
     if missing and not allow_random_weights:
@@ -311,7 +388,7 @@ class FeatureExtractor:
         layers: the requested output layers, in the order given.
         weights: the :class:`WeightsChoice` the weights came from.
         preprocess: whether VGG's ImageNet preprocessing is part of the graph.
-        compute_dtype: ``"float32"`` or ``"bfloat16"`` (outputs are always float32).
+        precision: the :class:`utils.config.PrecisionChoice` of the convolutions (dtype, reason).
         seed: seed of the random initialisation of ``weights.random_layers`` (if any).
     """
 
@@ -319,8 +396,13 @@ class FeatureExtractor:
     layers: tuple[str, ...]
     weights: WeightsChoice
     preprocess: bool
-    compute_dtype: str
+    precision: config.PrecisionChoice
     seed: int = 0
+
+    @property
+    def compute_dtype(self) -> str:
+        """``"float32"`` or ``"bfloat16"``: the dtype the convolutions run in (outputs are float32)."""
+        return self.precision.dtype
 
     @property
     def built_layers(self) -> tuple[str, ...]:
@@ -347,6 +429,8 @@ class FeatureExtractor:
             "truncated_at": self.built_layers[-1],
             "preprocessing": "vgg19.preprocess_input (in graph)" if self.preprocess else "none ([0, 1] RGB)",
             "compute_dtype": self.compute_dtype,
+            "compute_dtype_requested": self.precision.requested,
+            "compute_dtype_reason": self.precision.reason,
         }
 
 
@@ -360,8 +444,9 @@ def build_extractor(layers: Sequence[str], weights: str | os.PathLike = "auto",
         weights: see :func:`choose_weights`.
         allow_random_weights: for speed benchmarks only; see :func:`choose_weights`.
         preprocess: put ``vgg19.preprocess_input`` into the graph (inputs RGB in [0, 1]).
-        compute_dtype: ``"float32"`` (default) or ``"bfloat16"`` for the convolutions (Keras'
-            ``mixed_bfloat16`` policy); outputs are cast back to float32.
+        compute_dtype: ``"float32"`` (default), ``"bfloat16"`` (Keras' ``mixed_bfloat16`` policy)
+            or ``"auto"`` (bfloat16 where the hardware computes it natively, see
+            :func:`utils.config.choose_compute_dtype`); outputs are cast back to float32.
         seed: seed of the random initialisation (only used with ``allow_random_weights``).
 
     Returns:
@@ -381,6 +466,8 @@ def build_extractor(layers: Sequence[str], weights: str | os.PathLike = "auto",
     if compute_dtype not in COMPUTE_DTYPES:
         raise NSTError(f"compute_dtype must be one of {COMPUTE_DTYPES}; got {compute_dtype!r}")
     choice = choose_weights(layers, weights, allow_random_weights)
+    chosen = config.choose_compute_dtype(compute_dtype)
+    compute_dtype = chosen.dtype
 
     inputs = keras.Input(shape=(None, None, 3), name="rgb_0_1")
     network_input = _preprocessing_layer("vgg19_preprocess")(inputs) if preprocess else inputs
@@ -402,4 +489,4 @@ def build_extractor(layers: Sequence[str], weights: str | os.PathLike = "auto",
         outputs = {name: keras.ops.cast(tensor, "float32") for name, tensor in outputs.items()}
     model = keras.Model(inputs, outputs, name=f"vgg19_to_{deepest_layer(layers)}")
     model.trainable = False
-    return FeatureExtractor(model, layers, choice, preprocess, compute_dtype, int(seed))
+    return FeatureExtractor(model, layers, choice, preprocess, chosen, int(seed))

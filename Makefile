@@ -6,7 +6,7 @@ PY     := $(VENV)/bin/python
 # requirements or the package definition change.
 STAMP  := $(VENV)/.course-setup-done
 
-.PHONY: setup demo test test-lib students benchmarks mirror clean
+.PHONY: setup demo test test-lib students grade benchmarks mirror clean
 
 $(STAMP): requirements.txt pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -36,6 +36,11 @@ test-lib: $(STAMP)
 # Generate the student notebooks (solutions replaced by stubs) into notebooks/student/.
 students: $(STAMP)
 	$(PY) -m utils.course.student notebooks --out notebooks/student
+
+# Grade a folder of submitted student notebooks: make grade SUBMISSIONS=submissions/
+# (writes grades.json and gradebook.csv here; see docs/GRADING.md)
+grade: $(STAMP)
+	$(PY) -m utils.grade $(SUBMISSIONS) --json grades.json --csv gradebook.csv
 
 # Copy (or fetch) and verify every asset into DIR, for an offline classroom: make mirror DIR=/media/usb
 mirror: $(STAMP)

@@ -41,7 +41,6 @@ import json
 import os
 import time
 import zipfile
-from pathlib import Path
 
 import numpy as np
 

@@ -13,7 +13,11 @@ from __future__ import annotations
 import functools
 import hashlib
 import http.server
+import json
+import os
 import socket
+import subprocess
+import sys
 import threading
 from pathlib import Path
 from urllib.parse import quote, unquote, urlsplit
@@ -346,3 +350,61 @@ def test_real_registry_without_shared_downloads_every_file_by_its_canonical_url(
         path = assets.resolve(name)
         assert path == tmp_path / "cache" / assets.get(name).relpath
         assert assets.tree_digest(path)[0] == assets.get(name).sha256   # the digest ../shared has
+
+
+_LAPTOP_SETUP = """
+from utils import assets
+from utils.course import prepare
+lines = assets.ensure(["faces_demo", "nst_images"], progress=False)
+print("\\n".join(lines))
+print(prepare.prepare_face_encoder())
+"""
+
+
+@pytest.mark.slow
+def test_a_laptop_without_shared_sets_up_from_the_canonical_urls_and_runs_the_demo(tmp_path, server):
+    """Setup, then the main job, in fresh processes on a "laptop": no ../shared, no mirror, an empty cache.
+
+    The demo's data sets come from their commit-pinned URLs (served by the loopback server with the
+    bytes of this machine's copies), dlib's model from the installed PyPI package, converted into
+    the cache. Two downloads need bytes this machine does not hold, and are the same code tested
+    above with the fixture registry: the full VGG19 file (80 MB from Keras' URL; the partial
+    blocks 1-3 file is put in the cache in its place, as a download would put the full one) and
+    LFW's official 10-fold ``pairs.txt``, from which the ``lfw`` asset's pairs files are cut (the
+    demo does not use LFW).
+    """
+    names = ["faces_demo", "nst_images"]
+    local = {name: assets.find(name) for name in names}
+    partial = assets.find("vgg19_partial")
+    if None in local.values() or partial is None:
+        pytest.skip("the data sets or the partial VGG19 file are not on this machine")
+    served = 0
+    for name in names:
+        for entry in assets.manifest(name):
+            if entry.origin.startswith("https://"):
+                _serve(server, entry.origin, (local[name] / entry.relpath).read_bytes())
+                served += 1
+    cache = tmp_path / "cache"
+    vgg_target = cache / assets.get("vgg19_partial").relpath
+    vgg_target.parent.mkdir(parents=True)
+    vgg_target.write_bytes(partial.read_bytes())
+    env = {**os.environ, assets.SHARED_ENV_VAR: "", assets.CACHE_ENV_VAR: str(cache),
+           assets.URL_ENV_VAR: server.base_url, "COURSE_OUTPUTS": str(tmp_path / "outputs")}
+    env.pop(assets.ASSETS_ENV_VAR, None)
+
+    setup = subprocess.run([sys.executable, "-c", _LAPTOP_SETUP], env=env, capture_output=True, text=True,
+                           cwd=tmp_path, timeout=600)
+    assert setup.returncode == 0, setup.stderr
+    assert [line.split()[:2] for line in setup.stdout.splitlines()[:len(names)]] == [[name, "fetched"] for name in names]
+    assert "converted dlib's model" in setup.stdout
+    assert len(server.requests) == served                        # every file once, nothing else
+    assert (cache / "weights" / "dlib_face_resnet.keras").is_file()
+
+    demo_run = subprocess.run([sys.executable, "-m", "utils.course.demo", "--out", str(tmp_path / "demo"),
+                               "--size", "64", "--steps", "3"], env=env, capture_output=True, text=True,
+                              cwd=tmp_path, timeout=600)
+    assert demo_run.returncode == 0, demo_run.stderr
+    summary = json.loads((tmp_path / "demo" / "summary.json").read_text())
+    assert summary["faces"]["correct"] == 6 and summary["nst"]["weights_kind"] == "partial"
+    assert str(cache) in summary["nst"]["weights_file"]
+    assert len(server.requests) == served                        # the demo itself fetched nothing

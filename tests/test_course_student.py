@@ -4,7 +4,6 @@ the generated course notebooks themselves."""
 import json
 import os
 import sys
-from pathlib import Path
 
 import nbformat
 import pytest

@@ -54,9 +54,11 @@ def test_beyond_threshold_is_not_recognized():
     assert FaceDatabase().identify(_unit(0))[1] == NOT_RECOGNIZED  # empty database
 
 
-@pytest.mark.parametrize("single_thread_rows", [1 << 18, 0])  # einsum path and BLAS path
-def test_vectorised_identify_equals_the_course_loop(monkeypatch, single_thread_rows):
+@pytest.mark.parametrize("single_thread_rows, scoring_bytes",
+                         [(1 << 18, 64 << 20), (0, 0)])  # einsum + scoring matrix; BLAS + subtraction
+def test_vectorised_identify_equals_the_course_loop(monkeypatch, single_thread_rows, scoring_bytes):
     monkeypatch.setattr(database_module, "_SINGLE_THREAD_ROWS", single_thread_rows)
+    monkeypatch.setattr(database_module, "_SCORING_MATRIX_BYTES", scoring_bytes)
     database, rng = _random_database(identities=200, per_identity=4, threshold=2.0)
     probes = rng.normal(0, 0.1, (40, 128)).astype(np.float32)
     answers = database.identify_many(probes)
@@ -72,6 +74,17 @@ def test_vectorised_identify_equals_the_course_loop(monkeypatch, single_thread_r
         assert distance == pytest.approx(best_distance, rel=1e-5)
     scores = database.identity_distances(probes[0])
     assert min(scores, key=scores.get) == answers[0][1]
+
+
+def test_batch_search_follows_enrolment_and_removal():
+    """The batch path's cached scoring matrix is remade when the enrolled vectors change."""
+    database, rng = _random_database(identities=50, per_identity=2, threshold=2.0)
+    probes = rng.normal(0, 0.1, (30, 128)).astype(np.float32)
+    first = database.identify_many(probes)[0][1]
+    database.remove(first)
+    assert all(identity != first for _, identity in database.identify_many(probes))
+    database.enroll("exact copy", probes[3])
+    assert database.identify_many(probes)[3] == (0.0, "exact copy")
 
 
 def test_unknown_identity_and_bad_shapes():

@@ -80,3 +80,17 @@ def test_best_threshold_takes_the_middle_of_equally_good_cuts():
     distances = [0.2, 0.3, 0.4, 0.5, 0.6, 0.7]
     same = [True, False, True, False, True, False]
     assert metrics.best_threshold(distances, same) == (pytest.approx(0.45), pytest.approx(4 / 6))
+
+
+def test_error_rates_count_the_strict_rule_and_agree_with_accuracy():
+    distances = [0.1, 0.4, 0.6, 0.6, 0.3, 0.59, 0.8, 0.9]
+    same = [True, True, True, False, False, False, False, False]
+    rates = metrics.error_rates(distances, same, 0.6)
+    # a distance equal to the threshold is refused: the genuine 0.6 is a false reject, the impostor 0.6 is not accepted
+    assert (rates.false_accepts, rates.impostors, rates.false_rejects, rates.genuines) == (2, 5, 1, 3)
+    assert rates.far == pytest.approx(2 / 5) and rates.frr == pytest.approx(1 / 3)
+    errors_made = rates.false_accepts + rates.false_rejects
+    assert 1 - errors_made / len(distances) == pytest.approx(metrics.accuracy_at(distances, same, 0.6))
+    assert "2 of 5 different-people pairs accepted" in str(rates)
+    only_genuine = metrics.error_rates([0.2, 0.7], [True, True], 0.5)
+    assert np.isnan(only_genuine.far) and only_genuine.frr == 0.5

@@ -11,7 +11,7 @@ from collections import Counter
 import numpy as np
 import pytest
 
-from utils import errors, losses
+from utils import losses
 from utils.faces import training
 
 

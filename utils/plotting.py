@@ -32,6 +32,16 @@ def save_figure(figure, path) -> Path:
                                                                   bbox_inches="tight"))
 
 
+def _draw_image(axis, item, title: str | None, fontsize: int) -> None:
+    """Draw one image (array or path; a 2-D array in gray) on ``axis`` with an optional title."""
+    if isinstance(item, np.ndarray) and item.ndim == 2:
+        axis.imshow(item, cmap="gray")
+    else:
+        axis.imshow(load_image(item))
+    if title is not None:
+        axis.set_title(title, fontsize=fontsize)
+
+
 def show_grid(images: Sequence, titles: Sequence[str] | None = None, ncols: int | None = None,
               figsize: tuple[float, float] | None = None, path=None, cell_size: float = 3.0):
     """Show images in a grid with titles; optionally save the figure.
@@ -60,15 +70,8 @@ def show_grid(images: Sequence, titles: Sequence[str] | None = None, ncols: int 
                                 squeeze=False)
     for index, axis in enumerate(axes.flat):
         axis.axis("off")
-        if index >= len(images):
-            continue
-        item = images[index]
-        if isinstance(item, np.ndarray) and item.ndim == 2:
-            axis.imshow(item, cmap="gray")
-        else:
-            axis.imshow(load_image(item))
-        if titles is not None:
-            axis.set_title(titles[index], fontsize=9)
+        if index < len(images):
+            _draw_image(axis, images[index], titles[index] if titles is not None else None, fontsize=9)
     figure.tight_layout()
     if path is not None:
         save_figure(figure, path)
@@ -138,15 +141,9 @@ def show_image_rows(rows: Sequence[Sequence], titles: Sequence[Sequence[str]] | 
         for column in range(columns):
             axis = axes[row_index, column]
             axis.axis("off")
-            if column >= len(row):
-                continue
-            item = row[column]
-            if isinstance(item, np.ndarray) and item.ndim == 2:
-                axis.imshow(item, cmap="gray")
-            else:
-                axis.imshow(load_image(item))
-            if titles is not None:
-                axis.set_title(titles[row_index][column], fontsize=8)
+            if column < len(row):
+                _draw_image(axis, row[column], titles[row_index][column] if titles is not None else None,
+                            fontsize=8)
     if title:
         figure.suptitle(title)
     figure.tight_layout()

@@ -43,7 +43,8 @@ from utils.faces.index import ApproximateIndex
 from utils.faces.lfw import (EvaluationResult, Pair, center_chip, evaluate_distances, evaluate_lfw,
                              lfw_image_path, load_lfw_chips, read_pairs, subset_pairs)
 from utils.faces.manifest import read_manifest
-from utils.faces.metrics import accuracy_at, auc, best_threshold, equal_error_rate, roc_curve, val_at_far
+from utils.faces.metrics import (ErrorRates, accuracy_at, auc, best_threshold, equal_error_rate, error_rates,
+                                 roc_curve, val_at_far)
 
 __all__ = [
     # constants
@@ -59,7 +60,8 @@ __all__ = [
     "ApproximateIndex", "DistractorModel", "FaceDatabase", "check_identity", "img_to_encoding", "verify",
     "who_is_it",
     # verification metrics and the LFW protocol
-    "accuracy_at", "auc", "best_threshold", "equal_error_rate", "roc_curve", "val_at_far",
+    "ErrorRates", "accuracy_at", "auc", "best_threshold", "equal_error_rate", "error_rates", "roc_curve",
+    "val_at_far",
     "EvaluationResult", "Pair", "center_chip", "evaluate_distances", "evaluate_lfw", "lfw_image_path",
     "load_face_chips", "load_lfw_chips", "read_pairs", "subset_pairs",
     # galleries

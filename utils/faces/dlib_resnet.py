@@ -53,7 +53,7 @@ from typing import Iterable
 
 import numpy as np
 
-from utils import assets, config, files
+from utils import assets, files
 from utils.errors import DlibFormatError, UsageError
 
 #: Written into the sidecar of the converted model; bump when the converter's output changes.
@@ -577,8 +577,11 @@ def build_model(net: DlibNet, name: str = "dlib_face_resnet"):
 
 
 def default_output_path() -> Path:
-    """``weights/dlib_face_resnet.keras`` inside the checkout (the derived asset's home)."""
-    return config.REPO_ROOT / assets.get("dlib_face_resnet_keras").relpath
+    """``weights/dlib_face_resnet.keras`` in the assets' cache: the checkout, or ``$COURSE_ASSETS_CACHE``.
+
+    The resolver looks for the converted model there, so setup and use agree wherever the cache is.
+    """
+    return assets.cache_root() / assets.get("dlib_face_resnet_keras").relpath
 
 
 def convert(dat_path: str | os.PathLike | None = None, out_path: str | os.PathLike | None = None) -> Path:
@@ -586,7 +589,7 @@ def convert(dat_path: str | os.PathLike | None = None, out_path: str | os.PathLi
 
     Args:
         dat_path: the dlib file; ``None`` resolves the asset ``dlib_face_resnet_dat``.
-        out_path: where to write; ``None`` means ``weights/dlib_face_resnet.keras`` in the checkout.
+        out_path: where to write; ``None`` means :func:`default_output_path`.
 
     Returns:
         Path of the written ``.keras`` file (a ``.sha256`` sidecar lies beside it).

@@ -41,7 +41,6 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Sequence
 
 import numpy as np
 
@@ -206,15 +205,18 @@ def validate_chips(chips) -> np.ndarray:
     return chips
 
 
-def _forward_in_batches(model, chips: np.ndarray, batch_size: int) -> np.ndarray:
+def _forward_in_batches(model, chips: np.ndarray, batch_size: int, progress: str | None = None) -> np.ndarray:
     forward = _forward_function(model)
-    outputs = [forward(np.ascontiguousarray(chips[start:start + batch_size])).numpy()
-               for start in range(0, len(chips), batch_size)]
+    starts = range(0, len(chips), batch_size)
+    if progress:
+        from tqdm.auto import tqdm  # deferred: only for progress bars
+        starts = tqdm(starts, desc=progress, unit="batch", leave=False)
+    outputs = [forward(np.ascontiguousarray(chips[start:start + batch_size])).numpy() for start in starts]
     return np.concatenate(outputs).astype(np.float32, copy=False)
 
 
 def encode_chips(chips, model=None, flip: bool | None = None, batch_size: int = 32,
-                 compute_dtype: str | None = None) -> np.ndarray:
+                 compute_dtype: str | None = None, progress: str | None = None) -> np.ndarray:
     """Compute the 128-d encodings of aligned face chips.
 
     Args:
@@ -228,6 +230,7 @@ def encode_chips(chips, model=None, flip: bool | None = None, batch_size: int = 
         compute_dtype: precision of the forward pass (see :func:`inference_model`): by default
             bfloat16 where the hardware computes it natively for the default encoder, and a
             model passed in as it is; ``"float32"`` for dlib's exact descriptors.
+        progress: a label to show a progress bar over the batches under (``None``: silent).
 
     Returns:
         float32 array ``(n, 128)``; compare rows by Euclidean distance (same person below
@@ -254,8 +257,8 @@ def encode_chips(chips, model=None, flip: bool | None = None, batch_size: int = 
         return np.zeros((0, constants.EMBEDDING_SIZE), dtype=np.float32)
     model, _ = inference_model(model, compute_dtype)
     if not flip:
-        return _forward_in_batches(model, chips, batch_size)
-    both = _forward_in_batches(model, np.concatenate([chips, chips[:, :, ::-1, :]]), batch_size)
+        return _forward_in_batches(model, chips, batch_size, progress)
+    both = _forward_in_batches(model, np.concatenate([chips, chips[:, :, ::-1, :]]), batch_size, progress)
     return 0.5 * (both[:len(chips)] + both[len(chips):])
 
 

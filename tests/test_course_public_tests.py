@@ -53,10 +53,6 @@ def _notebook_functions(notebook_name, names):
     return {name: namespace[name] for name in names}
 
 
-def _notebook_decorates(notebook_name, name):
-    return any(f"def {name}(" in source and "@tf.function" in source for source in _code_cells(notebook_name))
-
-
 NST_EXERCISES = ("compute_content_cost", "gram_matrix", "compute_layer_style_cost", "total_cost")
 
 LIBRARY = {
@@ -201,12 +197,10 @@ def test_the_course_layer_style_value_is_a_tf32_result():
     assert cost(lambda array: array) == pytest.approx(14.017806, rel=1e-6)
 
 
-def test_total_cost_course_test(implementation, request):
+def test_total_cost_course_test(implementation):
+    # notebook 04 keeps the course's @tf.function() decorator: without it, Python numbers in give a
+    # Python float out, and the course's test wants a tensor
     total_cost = implementation["total_cost"]
-    if implementation is not LIBRARY and not _notebook_decorates("04_neural_style_transfer.ipynb", "total_cost"):
-        request.applymarker(pytest.mark.xfail(
-            strict=True, reason="notebook 04's total_cost needs the course's @tf.function() decorator: without "
-                                "it, Python numbers in give a Python float out, and the course test wants a tensor"))
     J = total_cost(0.2, 0.8)
     assert _is_eager_tensor(J), "the course keeps the @tf.function() decorator: the result is a tensor"
     assert J == 34

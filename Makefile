@@ -1,56 +1,55 @@
-# Course commands. On a fresh clone `make demo` or `make test` alone sets everything up first.
-PYTHON ?= python3
-VENV   ?= .venv
-PY     := $(VENV)/bin/python
-# Written when the environment is installed and the assets are prepared; remade when the
-# requirements or the package definition change.
-STAMP  := $(VENV)/.course-setup-done
+# Course commands: a thin layer over `python -m utils.course COMMAND` (utils/course/cli.py), which
+# also works without make (Windows: `py -m utils.course COMMAND`). On a fresh clone `make demo` or
+# `make test` alone sets everything up first: every command checks the setup stamp
+# $(VENV)/.course-setup-done (remade when requirements.txt or pyproject.toml change).
+PYTHON   ?= python3
+VENV     ?= .venv
+AUDIENCE ?= both
+COURSE   := $(PYTHON) -m utils.course --venv $(VENV)
 
-.PHONY: setup demo test test-lib students grade benchmarks mirror clean
-
-$(STAMP): requirements.txt pyproject.toml
-	test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -r requirements.txt
-	$(PY) -m pip install --quiet --no-deps --no-build-isolation -e .
-	$(PY) -m utils.course.prepare
-	touch $@
+.PHONY: setup demo test test-lib students grade site diagrams benchmarks mirror clean
 
 # Install (once) and prepare the assets: fetch what is missing (from $$COURSE_ASSETS, ../shared or
 # the canonical sources), verify every checksum, convert dlib's face ResNet to Keras.
-setup: $(STAMP)
-	$(PY) -m utils.course.prepare
+setup:
+	$(COURSE) setup
 
 # The main job: enroll the course faces, identify the probes, stylise the default pair.
-demo: $(STAMP)
-	$(PY) -m utils.course.demo
+demo:
+	$(COURSE) demo
 
 # Every unit test and every notebook (nbval, fast mode).
-test: $(STAMP)
-	COURSE_FAST=1 $(PY) -m pytest
+test:
+	$(COURSE) test
 
 # Library tests only (no notebooks).
-test-lib: $(STAMP)
-	$(PY) -m pytest tests
+test-lib:
+	$(COURSE) test-lib
 
 # Generate the student notebooks (solutions replaced by stubs) into notebooks/student/.
-students: $(STAMP)
-	$(PY) -m utils.course.student notebooks --out notebooks/student
+students:
+	$(COURSE) students
 
 # Grade a folder of submitted student notebooks: make grade SUBMISSIONS=submissions/
 # (writes grades.json and gradebook.csv here; see docs/GRADING.md)
-grade: $(STAMP)
-	$(PY) -m utils.grade $(SUBMISSIONS) --json grades.json --csv gradebook.csv
+grade:
+	$(COURSE) grade $(SUBMISSIONS)
+
+# Build the course site (every notebook executed once, rendered as pages): site/ for learners,
+# site-instructor/ with the solutions; make site AUDIENCE=learner builds only the first.
+site:
+	$(COURSE) site --audience $(AUDIENCE)
+
+# Redraw the concept diagrams the notebooks show (notebooks/images/); DIAGRAMS_ARGS=--check compares.
+diagrams:
+	$(COURSE) diagrams $(DIAGRAMS_ARGS)
 
 # Copy (or fetch) and verify every asset into DIR, for an offline classroom: make mirror DIR=/media/usb
-mirror: $(STAMP)
-	$(PY) -m utils.assets mirror $(DIR)
+mirror:
+	$(COURSE) mirror $(DIR)
 
-benchmarks: $(STAMP)
-	$(PY) -m benchmarks.encoder_speed
-	$(PY) -m benchmarks.identify_speed
-	$(PY) -m benchmarks.lfw_eval
-	$(PY) -m benchmarks.nst_speed
+benchmarks:
+	$(COURSE) benchmarks
 
 clean:
-	rm -rf outputs notebooks/student .pytest_cache
+	$(COURSE) clean

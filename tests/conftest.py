@@ -47,3 +47,14 @@ def images():
 
     folder = assets.resolve("nst_images")
     return folder / "content" / "tubingen.jpg", folder / "style" / "starry_night.jpg"
+
+
+# ---- browser tests (tests/test_site_browser.py, tests/test_jupyterlab_browser.py) ----------------
+
+def pytest_terminal_summary(terminalreporter):
+    """Say once, in one line, that the browser tests were skipped for want of Chromium."""
+    from site_browser import NO_CHROMIUM
+
+    skipped = terminalreporter.stats.get("skipped", [])
+    if any(NO_CHROMIUM in str(getattr(report, "longrepr", "")) for report in skipped):
+        terminalreporter.write_line(NO_CHROMIUM)

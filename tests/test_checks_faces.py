@@ -15,7 +15,7 @@ import pytest
 import tensorflow as tf
 
 from utils import assets, checks
-from utils.checks._framework import CheckFailed, ExerciseNotImplemented
+from utils.errors import CheckFailed, ExerciseNotImplemented
 from utils.faces import img_to_encoding, load_encoder
 
 ENCODER = assets.find("dlib_face_resnet_keras")
@@ -551,3 +551,93 @@ def test_siamese_head_needs_the_dense_layer_named_same_person(capsys, name):
 def test_siamese_head_stub_is_not_implemented():
     with pytest.raises(ExerciseNotImplemented):
         checks.check_build_siamese_head(head_stub)
+
+
+# ---- issue 22: thresholds just inside/outside, inputs changed in place, the global database -------
+
+def _verify_with(threshold):
+    def verify(image_path, identity, database, model):
+        dist = np.linalg.norm(encode(image_path, model) - database[identity])
+        return dist, dist < threshold
+    return verify
+
+
+def _who_is_it_with(threshold):
+    def who_is_it(image_path, database, model):
+        return _who_is_it_variant(image_path, database, model, reject=lambda dist: dist >= threshold)
+    return who_is_it
+
+
+@pytest.mark.slow
+@needs_encoder
+@pytest.mark.parametrize("threshold, hint", [(0.5, "(a threshold below 0.6)"), (0.55, "(a threshold below 0.6)"),
+                                             (0.62, "(a threshold above 0.6)"), (0.65, "(a threshold above 0.6)")])
+def test_a_hard_coded_threshold_near_0_6_fails(capsys, course, threshold, hint):
+    model, database = course
+    for check, function in ((checks.check_verify, _verify_with(threshold)),
+                            (checks.check_who_is_it, _who_is_it_with(threshold))):
+        message = _failure(capsys, check, function, database, model)
+        assert hint in message, message
+
+
+def verify_in_place(image_path, identity, database, model):
+    stored = database[identity]
+    stored -= encode(image_path, model)        # changes the caller's database
+    dist = np.linalg.norm(stored)
+    return dist, dist < THRESHOLD
+
+
+def who_is_it_in_place(image_path, database, model):
+    encoding = encode(image_path, model)
+    min_dist, identity = 100, None
+    for name, db_enc in database.items():
+        db_enc -= encoding                      # changes the caller's database
+        dist = np.linalg.norm(db_enc)
+        if dist < min_dist:
+            min_dist, identity = dist, name
+    return min_dist, identity if min_dist < THRESHOLD else NOT_RECOGNIZED
+
+
+@pytest.mark.slow
+@needs_encoder
+@pytest.mark.parametrize("check, function", [(checks.check_verify, verify_in_place),
+                                             (checks.check_who_is_it, who_is_it_in_place)])
+def test_a_function_that_changes_the_database_is_told_so(capsys, course, check, function):
+    model, database = course
+    before = {name: value.copy() for name, value in database.items()}
+    message = _failure(capsys, check, function, database, model)
+    assert "your function changed `database` in place" in message
+    assert "expected" not in message                      # no "expected" computed on a corrupted database
+    assert all(np.array_equal(before[name], database[name]) for name in database)   # the learner's data is intact
+
+
+@pytest.mark.slow
+@needs_encoder
+def test_the_global_database_instead_of_the_argument_is_named(capsys, course):
+    model, database = course
+
+    def verify(image_path, identity, db, model):
+        dist = np.linalg.norm(encode(image_path, model) - database[identity])
+        return dist, dist < THRESHOLD
+
+    def who_is_it(image_path, db, model):
+        return who_is_it_solution(image_path, database, model)
+
+    assert "(the global `database` instead of the argument)" in _failure(capsys, checks.check_verify, verify,
+                                                                         database, model)
+    assert "(the global `database` instead of the argument)" in _failure(capsys, checks.check_who_is_it, who_is_it,
+                                                                         database, model)
+
+
+@pytest.mark.slow
+@needs_encoder
+def test_graded_without_context_the_judge_builds_the_course_database_itself(course):
+    from utils.checks import Observation, judge, observe
+
+    model, database = course
+    for name, right, wrong in (("verify", verify_solution, _verify_with(0.5)),
+                               ("who_is_it", who_is_it_solution, _who_is_it_with(0.5))):
+        for function, status in ((right, "passed"), (wrong, "failed")):
+            text = observe(name, function, database, model, seed=2024).to_json()
+            verdict = judge(name, Observation.from_json(text), seed=2024, grading=True)
+            assert verdict.status == status, verdict.message

@@ -282,13 +282,33 @@ def make_train_step(setting, mistake=None, content_cost=content_cost_solution):
     alpha, beta = (BETA, ALPHA) if mistake == "swapped" else (ALPHA, BETA)
     style_source = a_C if mistake == "content as style" else a_S
 
+    content_source = a_S if mistake == "content of style" else a_C
+    if mistake == "global image":
+        notebook_image = generated_image
+
+        @tf.function
+        def train_step(image):   # updates the notebook's variable, not its argument
+            with tf.GradientTape() as tape:
+                a_G = vgg_model_outputs(notebook_image)
+                J = total_solution(content_cost(a_C, a_G), style_solution(a_S, a_G, STYLE_LAYERS), ALPHA, BETA)
+            optimizer.apply_gradients([(tape.gradient(J, notebook_image), notebook_image)])
+            notebook_image.assign(tf.clip_by_value(notebook_image, 0.0, 1.0))
+            return J
+
+        return train_step, generated_image, optimizer
+
     @tf.function
     def train_step(generated_image):
-        with tf.GradientTape() as tape:
+        if mistake == "outside the tape":
             a_G = vgg_model_outputs(generated_image)
+        with tf.GradientTape() as tape:
+            if mistake != "outside the tape":
+                a_G = vgg_model_outputs(generated_image)
             J_style = style_solution(style_source, a_G, STYLE_LAYERS)
-            J_content = content_cost(a_C, a_G)
+            J_content = content_cost(content_source, a_G)
             J = total_solution(J_content, J_style, alpha=alpha, beta=beta)
+            if mistake == "beta * J_style":
+                J = beta * J_style
         if mistake == "style only":
             grad = tape.gradient(J_style, generated_image)
         elif mistake == "content only":
@@ -298,6 +318,8 @@ def make_train_step(setting, mistake=None, content_cost=content_cost_solution):
         if mistake == "ascent":
             grad = -grad
         if mistake != "no update":
+            optimizer.apply_gradients([(grad, generated_image)])
+        if mistake == "twice":
             optimizer.apply_gradients([(grad, generated_image)])
         if mistake == "np.clip":
             generated_image.assign(np.clip(generated_image, 0.0, 1.0))
@@ -326,8 +348,9 @@ def test_train_step_solution_passes_and_state_is_restored(setting, capsys):
     np.testing.assert_array_equal(generated_image.numpy(), before)
     assert int(optimizer.iterations.numpy()) == 0
     assert float(optimizer.learning_rate.numpy()) == pytest.approx(0.05)
+    # the check ran the steps with a fresh copy of the optimizer: the notebook's one was never built
     moments = [variable for variable in optimizer.variables if variable.path.endswith(("momentum", "velocity"))]
-    assert moments and all(not np.any(variable.numpy()) for variable in moments)
+    assert not moments
 
 
 @pytest.mark.parametrize("mistake, hint", [
@@ -339,6 +362,11 @@ def test_train_step_solution_passes_and_state_is_restored(setting, capsys):
     ("after update", "J after the update"),
     ("style only", "gradient of J_style only"),
     ("content only", "gradient of J_content only"),
+    ("content of style", "content of the style image"),
+    ("beta * J_style", "beta * J_style only"),
+    ("twice", "update applied twice"),
+    ("global image", "a global instead of the argument"),
+    ("outside the tape", "None gradient"),
 ])
 def test_train_step_mistakes_get_their_hint(setting, mistake, hint, capsys):
     train_step, generated_image, optimizer = make_train_step(setting, mistake)
@@ -440,3 +468,110 @@ def test_train_step_needs_the_variable(setting):
     train_step, generated_image, _ = make_train_step(setting)
     with pytest.raises(checks.CheckFailed, match="tf.Variable"):
         _check(setting, train_step, tf.constant(generated_image.numpy()))
+
+
+def test_a_content_mistake_is_seen_although_the_style_term_dominates_j(setting):
+    """On the notebook's first image alpha * J_content can be 1e-4 of J; the check's second case starts
+    from (near) the style image, where J is mostly content, so a content mistake changes J a lot."""
+    from utils.checks import EXERCISES
+
+    vgg_model_outputs = setting[0]
+    cases = EXERCISES["train_step"].build_cases({"vgg_model_outputs": vgg_model_outputs}, None)
+    near_style = cases[1]
+    a_G = vgg_model_outputs(tf.constant(near_style.args[0]))
+    J_content = float(content_cost_solution(near_style.kwargs["a_C"], a_G))
+    J_style = float(style_solution(near_style.kwargs["a_S"], a_G, STYLE_LAYERS))
+    assert ALPHA * J_content > 0.5 * (ALPHA * J_content + BETA * J_style)
+
+
+def test_train_step_graded_with_a_wrong_earlier_exercise_keeps_its_point(setting):
+    """In a notebook namespace: a right train_step calling a compute_content_cost without the 4 is
+    told which exercise to fix, and graded with the library's costs substituted it passes."""
+    from utils.checks import Observation, judge, observe
+
+    vgg_model_outputs, a_C, a_S, content = setting
+    namespace = {"tf": tf, "np": np, "keras": keras, "vgg_model_outputs": vgg_model_outputs, "a_C": a_C,
+                 "a_S": a_S, "STYLE_LAYERS": STYLE_LAYERS, "ALPHA": ALPHA, "BETA": BETA,
+                 "generated_image": tf.Variable(content), "optimizer": keras.optimizers.Adam(learning_rate=0.05),
+                 "compute_style_cost": style_solution, "total_cost": total_solution}
+    exec("""
+def compute_content_cost(content_output, generated_output):
+    a_C, a_G = content_output[-1], generated_output[-1]
+    _, n_H, n_W, n_C = a_G.get_shape().as_list()
+    return tf.reduce_sum(tf.square(a_C - a_G)) / (n_H * n_W * n_C)
+
+@tf.function()
+def train_step(generated_image):
+    with tf.GradientTape() as tape:
+        a_G = vgg_model_outputs(generated_image)
+        J = total_cost(compute_content_cost(a_C, a_G), compute_style_cost(a_S, a_G, STYLE_LAYERS), alpha=ALPHA, beta=BETA)
+    optimizer.apply_gradients([(tape.gradient(J, generated_image), generated_image)])
+    generated_image.assign(tf.clip_by_value(generated_image, 0.0, 1.0))
+    return J
+""", namespace)
+    args = (namespace["train_step"], namespace["generated_image"], vgg_model_outputs, a_C, a_S, STYLE_LAYERS)
+    with pytest.raises(checks.CheckFailed, match="`train_step` looks right, but `compute_content_cost` is wrong"):
+        checks.check_train_step(*args, alpha=ALPHA, beta=BETA, optimizer=namespace["optimizer"])
+    observation = observe("train_step", *args, alpha=ALPHA, beta=BETA, optimizer=namespace["optimizer"], seed=11)
+    text = observation.to_json()
+    context = dict(alpha=ALPHA, beta=BETA, optimizer=namespace["optimizer"])
+    assert judge("train_step", Observation.from_json(text), *args[1:], seed=11, **context).status == "failed"
+    assert judge("train_step", Observation.from_json(text), *args[1:], seed=11, grading=True,
+                 **context).status == "passed"
+
+
+# ---- graded with the course's own VGG19 (the judge builds it itself) ------------------------------
+
+def _vgg_available():
+    from utils import assets
+
+    return assets.find("vgg19_full") is not None or assets.find("vgg19_partial") is not None
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not _vgg_available(), reason="no VGG19 weights (run `make setup`)")
+def test_graded_train_step_is_judged_with_the_graders_own_vgg():
+    """The kernel observes a notebook-like train_step with its own VGG19; the judge, given no context,
+    builds the preset's VGG19 itself (utils.nst) and replays the steps."""
+    from utils import assets
+    from utils.checks import Observation, judge, observe
+    from utils.nst import build_extractor, get_preset
+
+    preset = get_preset("course" if assets.find("vgg19_full") is not None else "blocks123")
+    names = list(preset.style_layers) + [preset.content_layer]
+    extractor = build_extractor(names)
+    namespace = {"tf": tf, "extractor": extractor, "names": names, "STYLE_LAYERS": list(preset.style_layers.items()),
+                 "ALPHA": preset.alpha, "BETA": preset.beta, "compute_content_cost": content_cost_solution,
+                 "compute_style_cost": style_solution, "total_cost": total_solution,
+                 "optimizer": keras.optimizers.Adam(learning_rate=preset.learning_rate)}
+    exec("""
+def vgg_model_outputs(image):
+    outputs = extractor(image)
+    return [outputs[name] for name in names]
+
+def right(generated_image):
+    with tf.GradientTape() as tape:
+        a_G = vgg_model_outputs(generated_image)
+        J = total_cost(compute_content_cost(a_C, a_G), compute_style_cost(a_S, a_G, STYLE_LAYERS), alpha=ALPHA, beta=BETA)
+    optimizer.apply_gradients([(tape.gradient(J, generated_image), generated_image)])
+    generated_image.assign(tf.clip_by_value(generated_image, 0.0, 1.0))
+    return J
+
+def content_of_style(generated_image):
+    with tf.GradientTape() as tape:
+        a_G = vgg_model_outputs(generated_image)
+        J = total_cost(compute_content_cost(a_S, a_G), compute_style_cost(a_S, a_G, STYLE_LAYERS), alpha=ALPHA, beta=BETA)
+    optimizer.apply_gradients([(tape.gradient(J, generated_image), generated_image)])
+    generated_image.assign(tf.clip_by_value(generated_image, 0.0, 1.0))
+    return J
+""", namespace)
+    image = np.random.default_rng(0).uniform(0, 1, (1, 48, 64, 3)).astype(np.float32)
+    namespace["a_C"] = namespace["vgg_model_outputs"](tf.constant(image))
+    namespace["a_S"] = namespace["vgg_model_outputs"](tf.constant(image[:, ::-1]))
+    context = (tf.Variable(image), namespace["vgg_model_outputs"], namespace["a_C"], namespace["a_S"],
+               namespace["STYLE_LAYERS"])
+    for name, status in (("right", "passed"), ("content_of_style", "failed")):
+        text = observe("train_step", tf.function(namespace[name]), *context, alpha=preset.alpha, beta=preset.beta,
+                       optimizer=namespace["optimizer"], seed=5).to_json()
+        verdict = judge("train_step", Observation.from_json(text), seed=5, grading=True)
+        assert verdict.status == status, verdict.message

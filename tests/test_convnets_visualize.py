@@ -12,6 +12,7 @@ import pytest
 from utils import plotting
 from utils.convnets import visualize
 from utils.convnets.arithmetic import ReceptiveField
+from utils.errors import UsageError
 
 
 def _model(batch):
@@ -105,3 +106,29 @@ def test_gradient_ascent_increases_the_unit():
 def test_bad_unit_raises():
     with pytest.raises(ValueError):
         visualize.visualize_units(_convnet(), "conv", [9], size=16, steps=1, octaves=1, progress=False)
+
+
+# Comparison charts
+# ----------------------------------------------------------------------------------------------
+
+def test_plot_grouped_bars_places_and_labels_every_value(tmp_path):
+    values = {"conv1d": {"normal": 0.96, "wide_qrs": 1.0, "st": 0.5},
+              "dense": {"st": 0.51, "normal": 0.57, "wide_qrs": 0.48}}       # other order: the first series' is kept
+    figure = visualize.plot_grouped_bars(values, ylabel="accuracy", title="per kind", path=tmp_path / "bars.png")
+    axis = figure.axes[0]
+    heights = [patch.get_height() for patch in axis.patches]
+    assert heights == [0.96, 1.0, 0.5, 0.57, 0.48, 0.51]
+    centres = [patch.get_x() + patch.get_width() / 2 for patch in axis.patches]
+    np.testing.assert_allclose(centres, [-0.2, 0.8, 1.8, 0.2, 1.2, 2.2])   # two bars of 0.4 around 0, 1, 2
+    assert [text.get_text() for text in axis.texts] == ["0.96", "1.00", "0.50", "0.57", "0.48", "0.51"]
+    assert [label.get_text() for label in axis.get_xticklabels()] == ["normal", "wide_qrs", "st"]
+    assert axis.get_ylabel() == "accuracy" and axis.get_title() == "per kind"
+    assert (tmp_path / "bars.png").stat().st_size > 0
+    matplotlib.pyplot.close(figure)
+
+
+def test_plot_grouped_bars_refuses_mismatched_groups():
+    with pytest.raises(UsageError, match="at least one series"):
+        visualize.plot_grouped_bars({}, ylabel="y")
+    with pytest.raises(UsageError, match="has groups"):
+        visualize.plot_grouped_bars({"a": {"x": 1.0}, "b": {"y": 2.0}}, ylabel="y")

@@ -111,7 +111,7 @@ def test_unreadable_notebook_is_a_notebook_format_error(tmp_path):
 def test_command_line_exit_codes_and_one_line_errors(tmp_path, capsys):
     _write_notebook(tmp_path / "src" / "01_a.ipynb", SOLUTION_CELL)
     assert student.main([str(tmp_path / "src"), "--out", str(tmp_path / "out")]) == 0
-    assert "01_a.ipynb: 2 exercises ->" in capsys.readouterr().out
+    assert "01_a.ipynb: 2 exercises (2 solution regions) ->" in capsys.readouterr().out
     _write_notebook(tmp_path / "bad" / "01_a.ipynb", "### END SOLUTION")
     assert student.main([str(tmp_path / "bad"), "--out", str(tmp_path / "out")]) == 2
     assert capsys.readouterr().err == "error: 01_a.ipynb: cell 0: line 1: '### END SOLUTION' without its BEGIN marker\n"
@@ -128,6 +128,67 @@ def test_runs_as_a_module(tmp_path):
                              str(tmp_path / "out")], capture_output=True, text=True, cwd=config.REPO_ROOT)
     assert result.returncode == 0, result.stderr
     assert (tmp_path / "out" / "01_a.ipynb").exists()
+
+# --- the notebooks' images travel with the student notebooks (issue 21) --------------------------
+
+def test_images_are_copied_beside_the_student_notebooks(tmp_path, capsys):
+    """`images/x.png` in the markdown must resolve from the student folder too."""
+    source = tmp_path / "src"
+    _write_notebook(source / "01_a.ipynb", SOLUTION_CELL)
+    (source / "images" / "sub").mkdir(parents=True)
+    (source / "images" / "a.png").write_bytes(b"\x89PNG first")
+    (source / "images" / "sub" / "b.png").write_bytes(b"\x89PNG second")
+    written = student.generate(source, tmp_path / "out")
+    assert [path.name for path in written] == ["01_a.ipynb"]
+    assert (tmp_path / "out" / "images" / "a.png").read_bytes() == b"\x89PNG first"
+    assert (tmp_path / "out" / "images" / "sub" / "b.png").read_bytes() == b"\x89PNG second"
+    assert "images/: 2 files ->" in capsys.readouterr().out
+    (source / "images" / "a.png").write_bytes(b"\x89PNG redrawn")        # a regenerated diagram
+    student.generate(source, tmp_path / "out")
+    assert (tmp_path / "out" / "images" / "a.png").read_bytes() == b"\x89PNG redrawn"
+
+
+def test_a_failed_image_copy_leaves_no_images_and_no_notebooks(tmp_path, monkeypatch):
+    source = tmp_path / "src"
+    _write_notebook(source / "01_a.ipynb", SOLUTION_CELL)
+    (source / "images").mkdir()
+    (source / "images" / "a.png").write_bytes(b"\x89PNG")
+    real_read = type(source).read_bytes
+
+    def failing_read(self):
+        if self.suffix == ".png":
+            raise OSError(5, "Input/output error")
+        return real_read(self)
+
+    monkeypatch.setattr(type(source), "read_bytes", failing_read)
+    with pytest.raises(OSError, match="Input/output"):
+        student.generate(source, tmp_path / "out")
+    assert not (tmp_path / "out").exists()
+
+
+def test_an_images_link_in_the_output_is_refused(tmp_path, capsys):
+    source = tmp_path / "src"
+    _write_notebook(source / "01_a.ipynb", SOLUTION_CELL)
+    (source / "images").mkdir()
+    (source / "images" / "a.png").write_bytes(b"\x89PNG")
+    (tmp_path / "out").mkdir()
+    (tmp_path / "out" / "images").symlink_to(source / "images", target_is_directory=True)
+    assert student.main([str(source), "--out", str(tmp_path / "out")]) == 2
+    assert "refusing to copy the notebooks' images" in capsys.readouterr().err
+    assert not (tmp_path / "out" / "01_a.ipynb").exists()
+
+
+def test_every_image_the_course_notebooks_show_resolves_in_the_student_folder(tmp_path):
+    import re
+
+    student.generate(config.REPO_ROOT / "notebooks", tmp_path / "student")
+    links = {(path.name, link) for path in (tmp_path / "student").glob("*.ipynb")
+             for cell in nbformat.read(path, as_version=4).cells if cell.cell_type == "markdown"
+             for link in re.findall(r"!\[[^\]]*\]\(([^)\s]+)", cell.source) + re.findall(r'<img[^>]*src="([^"]+)"', cell.source)
+             if not link.startswith(("http:", "https:", "attachment:"))}
+    missing = sorted(f"{name}: {link}" for name, link in links if not (tmp_path / "student" / link).is_file())
+    assert not missing, f"images shown in the student notebooks but not copied: {missing}"
+
 
 # --- metadata for the autograder, points -------------------------------------------------------
 

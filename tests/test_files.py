@@ -3,6 +3,8 @@
 import multiprocessing
 import os
 import signal
+import subprocess
+import sys
 import time
 
 import pytest
@@ -83,6 +85,55 @@ def test_the_lock_serialises_read_change_write_across_processes(tmp_path):
     for worker in workers:
         worker.join()
     assert int(counter.read_text()) == 100
+
+
+_TRY_LOCK = """
+import sys, filelock
+try:
+    filelock.FileLock(sys.argv[1]).acquire(timeout=0)
+    print("free")
+except filelock.Timeout:
+    print("held")
+"""
+
+
+def _try_lock_elsewhere(path) -> str:
+    """What another process sees when it tries filelock's lock on ``path``'s lock file at once."""
+    done = subprocess.run([sys.executable, "-c", _TRY_LOCK, str(files.lock_path(path))],
+                          capture_output=True, text=True, timeout=60)
+    return done.stdout.strip() or done.stderr
+
+
+def test_the_lock_is_the_os_lock_filelock_takes_so_other_processes_see_it(tmp_path):
+    """The lock is filelock's (flock / LockFileEx): held inside the block, free after it."""
+    data = tmp_path / "faces.npz"
+    with files.locked(data):
+        inside = _try_lock_elsewhere(data)
+    with files.locked(data, shared=True):  # a reader's lock keeps writers out too
+        inside_shared = _try_lock_elsewhere(data)
+    assert (inside, inside_shared, _try_lock_elsewhere(data)) == ("held", "held", "free")
+
+
+def test_a_lock_whose_holder_was_killed_is_free(tmp_path):
+    """The OS drops the lock with its holder: a kill -9 inside the block never leaves it locked."""
+    data = tmp_path / "faces.npz"
+    holder = subprocess.Popen([sys.executable, "-c",
+                               "import sys, time\nfrom utils import files\nwith files.locked(sys.argv[1]):\n"
+                               "    print('locked', flush=True)\n    time.sleep(60)", str(data)],
+                              stdout=subprocess.PIPE, text=True, cwd=os.path.dirname(os.path.dirname(__file__)))
+    assert holder.stdout.readline().strip() == "locked"
+    assert _try_lock_elsewhere(data) == "held"
+    holder.kill()
+    holder.wait(timeout=30)
+    assert _try_lock_elsewhere(data) == "free"
+
+
+def test_process_liveness_comes_from_psutil(tmp_path):
+    """A finished child counts as dead, this process as alive (no signal is sent to either)."""
+    child = subprocess.Popen([sys.executable, "-c", "pass"])
+    child.wait(timeout=30)
+    assert files._pid_alive(os.getpid()) is True
+    assert files._pid_alive(child.pid) is False
 
 
 def test_check_writable_refuses_inputs_folders_and_unwritable_places(tmp_path):

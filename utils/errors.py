@@ -97,6 +97,18 @@ class NotebookFormatError(CourseError, ValueError):
     """A notebook is unreadable, or its exercise markers are unbalanced or nested."""
 
 
+class GradingError(CourseError):
+    """The autograder cannot go on: a kernel that does not start, the course library changed on disk."""
+
+
+class KernelMessageError(GradingError, ValueError):
+    """A learner's kernel sent a message the grader cannot trust (that submission ends as an error)."""
+
+
+class KernelLostError(GradingError):
+    """A learner's kernel died while the grader waited for it (the grader replaces it)."""
+
+
 class CheckFailed(_ShortInNotebooks, AssertionError):
     """The learner's function gave a wrong answer (the message says what and why)."""
 
@@ -107,6 +119,28 @@ class ExerciseNotImplemented(CheckFailed):
 
 class ExerciseCrashed(CheckFailed):
     """The learner's function raised an exception while the check ran it (the message says where)."""
+
+
+class ExerciseUnusable(CheckFailed):
+    """The learner's function returned something the check cannot use at all (e.g. no Keras model).
+
+    ``key`` names the problem for the check's message table; ``detail`` says what came back.
+    """
+
+    def __init__(self, key: str, detail: str = ""):
+        super().__init__(detail or key)
+        self.key, self.detail = key, detail
+
+
+class CheckContextError(CourseError, ValueError):
+    """A check was called with extra arguments it cannot use (e.g. no course database)."""
+
+
+class ObservationInvalid(CourseError, ValueError):
+    """A check's observation (JSON from a learner's kernel) is malformed, oversized or unknown.
+
+    Raised by ``utils.checks.Observation.from_json``, which reads untrusted text strictly.
+    """
 
 
 def exit_code_for(error: BaseException) -> int:

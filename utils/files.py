@@ -8,13 +8,16 @@ writer is killed.
 
 Temporary names carry the writer's process id (``.NAME.PID.RANDOM.tmp``), so the next write to
 the same destination removes the temporaries of writers that died (``kill -9``, power loss)
-instead of letting them pile up; a live writer's temporary is never touched.
+instead of letting them pile up; a live writer's temporary is never touched. Whether a process
+still runs is asked of ``psutil.pid_exists``, which is right on every system (the POSIX idiom
+``os.kill(pid, 0)`` would, on Windows, *send* a Ctrl+C event to that process instead).
 
-:func:`locked` serialises read → change → write cycles between processes with an OS advisory
-lock (``fcntl.flock`` on a ``NAME.lock`` file beside the data). ``flock`` is chosen over a lock
-*file* created with ``O_EXCL`` because the kernel releases it when its holder dies, so a crashed
-writer can never leave the database locked; it is also what SQLite and pip use on POSIX. It is
-not available on Windows, where the lock degrades to a no-op with the same API.
+:func:`locked` serialises read → change → write cycles between processes with an OS lock on a
+``NAME.lock`` file beside the data, taken through the ``filelock`` library: ``flock`` on POSIX,
+``LockFileEx`` on Windows. Both are released by the operating system when their holder dies, so a
+crashed writer can never leave the data locked (a lock *file* created with ``O_EXCL`` would stay
+behind); ``filelock`` is the lock virtualenv and tox use, and it saves us one hand-written code
+path per operating system.
 
 Example:
     >>> import tempfile, pathlib
@@ -35,12 +38,10 @@ import secrets
 from pathlib import Path
 from typing import Callable, Iterator
 
-from utils.errors import UsageError
+import filelock
+import psutil
 
-try:  # POSIX only; see the module docstring
-    import fcntl
-except ImportError:  # pragma: no cover - Windows
-    fcntl = None
+from utils.errors import UsageError
 
 _SUFFIX = ".tmp"
 
@@ -50,13 +51,8 @@ def _temporary_path(path: Path) -> Path:
 
 
 def _pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:  # someone else's live process
-        return True
-    return True
+    """True while process ``pid`` exists (anyone's; see the module docstring)."""
+    return psutil.pid_exists(pid)
 
 
 def clean_stale_temporaries(path) -> list[Path]:
@@ -164,21 +160,32 @@ def lock_path(path) -> Path:
 
 @contextlib.contextmanager
 def locked(path, shared: bool = False):
-    """Hold an inter-process lock for ``path`` (exclusive, or shared for readers).
+    """Hold an inter-process lock for ``path`` while the ``with`` block runs.
 
-    Blocks until the lock is free. The lock file stays beside ``path`` (it is empty and harmless);
-    the lock itself disappears with the process that holds it.
+    Blocks until the lock is free. The lock is the operating system's (through ``filelock``), so
+    it disappears with the process that holds it. Do not nest two ``locked`` blocks on the same
+    path in one process: the second waits for the first forever.
+
+    Args:
+        path: the data file to protect; the lock is :func:`lock_path` of it.
+        shared: a reader's request. ``filelock``'s portable lock is exclusive only, so readers
+            take the same lock as writers; they hold it for the milliseconds a load takes.
+
+    Raises:
+        OSError: the lock file cannot be created (e.g. a read-only folder).
+
+    Example:
+        >>> import tempfile, pathlib
+        >>> data = pathlib.Path(tempfile.mkdtemp()) / "db.npz"
+        >>> with locked(data):
+        ...     lock_path(data).name
+        'db.npz.lock'
     """
+    del shared  # see Args: one exclusive lock serves readers and writers
     target = lock_path(path)
     target.parent.mkdir(parents=True, exist_ok=True)
-    with open(target, "a") as handle:
-        if fcntl is not None:
-            fcntl.flock(handle.fileno(), fcntl.LOCK_SH if shared else fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            if fcntl is not None:
-                fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
+    with filelock.FileLock(os.fspath(target)):
+        yield
 
 
 def check_writable(path, inputs=(), what: str = "output") -> Path:

@@ -1,6 +1,15 @@
-"""``python -m utils.grade SUBMISSION.ipynb ...``: grade submitted notebooks (the code is in :mod:`utils.course.grade`)."""
+"""``python -m utils.grade SUBMISSION.ipynb ...``: grade submitted notebooks (the code is in :mod:`utils.course.grading`).
 
-from utils.course.grade import main
+The grader first re-executes itself with a clean environment, before TensorFlow is imported
+(see :mod:`utils.course.grading.environment`).
+"""
+
+import sys
+
+from utils.course.grading.environment import reexec_clean
 
 if __name__ == "__main__":
+    reexec_clean(sys.argv[1:])
+    from utils.course.grading.cli import main
+
     raise SystemExit(main())

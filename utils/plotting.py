@@ -1,4 +1,5 @@
-"""Plots the notebooks and command lines share: image grids, loss curves, verification figures.
+"""Plots and tables the notebooks and command lines share: image grids, loss curves, bar charts,
+verification figures, plain-text results tables.
 
 Plotting is kept apart from computing: every function here takes plain arrays or result objects,
 draws with matplotlib and returns the ``Figure`` (saving it when given ``path``); the one
@@ -26,14 +27,76 @@ from utils.errors import UsageError
 from utils.image_io import load_image, resize
 
 
+def format_table(header: Sequence[str], rows: Sequence[Sequence]) -> str:
+    """A plain-text table: left-aligned columns, a dashed line under the header.
+
+    Args:
+        header: the column names.
+        rows: one sequence of values per row, as many as ``header``; values are shown with
+            ``str`` (format numbers before passing them, e.g. ``f"{x:.2f} %"``).
+
+    Returns:
+        The table as one string, lines joined by newlines, no trailing newline.
+
+    Raises:
+        UsageError: a row whose length differs from the header's.
+
+    Example:
+        >>> print(format_table(["tau", "FAR"], [[0.6, "1.5 %"], [0.7, "9.0 %"]]))
+        tau  FAR
+        ---  -----
+        0.6  1.5 %
+        0.7  9.0 %
+    """
+    header = [str(name) for name in header]
+    texts = [header]
+    for number, row in enumerate(rows):
+        if len(row) != len(header):
+            raise UsageError(f"row {number} has {len(row)} values but the header has {len(header)} columns")
+        texts.append([str(value) for value in row])
+    widths = [max(len(row[column]) for row in texts) for column in range(len(header))]
+    lines = ["  ".join(value.ljust(width) for value, width in zip(row, widths)).rstrip() for row in texts]
+    lines.insert(1, "  ".join("-" * width for width in widths))
+    return "\n".join(lines)
+
+
+def print_table(header: Sequence[str], rows: Sequence[Sequence]) -> None:
+    """Print :func:`format_table`'s plain-text table (the notebooks' results tables).
+
+    Args:
+        header: the column names.
+        rows: one sequence of values per row (shown with ``str``).
+
+    Returns:
+        None; the table is printed.
+
+    Example:
+        >>> print_table(["method", "accuracy"], [["pixels", "61.0 %"]])
+        method  accuracy
+        ------  --------
+        pixels  61.0 %
+    """
+    print(format_table(header, rows))
+
+
 def save_figure(figure, path) -> Path:
     """Save ``figure`` as PNG to ``path`` atomically (folders created); returns the path."""
     return files.write_with(path, lambda temporary: figure.savefig(temporary, format="png", dpi=100,
                                                                   bbox_inches="tight"))
 
 
-def _draw_image(axis, item, title: str | None, fontsize: int) -> None:
-    """Draw one image (array or path; a 2-D array in gray) on ``axis`` with an optional title."""
+def draw_image(axis, item, title: str | None, fontsize: int) -> None:
+    """Draw one image on a matplotlib ``axis`` with an optional title.
+
+    Args:
+        axis: the matplotlib axis to draw on.
+        item: an array or a path (anything :func:`load_image` takes); a 2-D array is shown in gray.
+        title: the axis title, or None.
+        fontsize: the title's font size.
+
+    Returns:
+        None.
+    """
     if isinstance(item, np.ndarray) and item.ndim == 2:
         axis.imshow(item, cmap="gray")
     else:
@@ -71,7 +134,7 @@ def show_grid(images: Sequence, titles: Sequence[str] | None = None, ncols: int 
     for index, axis in enumerate(axes.flat):
         axis.axis("off")
         if index < len(images):
-            _draw_image(axis, images[index], titles[index] if titles is not None else None, fontsize=9)
+            draw_image(axis, images[index], titles[index] if titles is not None else None, fontsize=9)
     figure.tight_layout()
     if path is not None:
         save_figure(figure, path)
@@ -142,7 +205,7 @@ def show_image_rows(rows: Sequence[Sequence], titles: Sequence[Sequence[str]] | 
             axis = axes[row_index, column]
             axis.axis("off")
             if column < len(row):
-                _draw_image(axis, row[column], titles[row_index][column] if titles is not None else None,
+                draw_image(axis, row[column], titles[row_index][column] if titles is not None else None,
                             fontsize=8)
     if title:
         figure.suptitle(title)
@@ -297,6 +360,128 @@ def plot_verification(result, path=None, bins: int = 50):
     histogram_axes.set_ylabel("pairs")
     histogram_axes.set_title(f"accuracy {100 * result.accuracy:.2f} % over {result.folds} fold(s)")
     histogram_axes.legend()
+    figure.tight_layout()
+    if path is not None:
+        save_figure(figure, path)
+    return figure
+
+
+def plot_bars(labels: Sequence[str], values: Sequence[float], errors: Sequence[float] | None = None,
+              title: str | None = None, ylabel: str | None = None, value_format: str = "{:.1f}",
+              log: bool = False, reference: tuple[float, str] | None = None, horizontal: bool = False,
+              path=None, figsize: tuple[float, float] | None = None):
+    """A bar chart of a results table: one labelled bar per row, its value written on it.
+
+    Args:
+        labels: one label per bar (``"\\n"`` breaks a long label).
+        values: one number per bar.
+        errors: optional error bars (e.g. one standard deviation), one per bar.
+        title: the figure's title.
+        ylabel: the value axis' label.
+        value_format: format of the number written on each bar (``str.format`` syntax).
+        log: a logarithmic value axis (values must then be positive).
+        reference: ``(value, label)`` of a dashed reference line (e.g. chance level), optional.
+        horizontal: horizontal bars (better for long labels), first label at the top.
+        path: if given, the figure is also saved there (PNG).
+        figsize: matplotlib figure size in inches (default grows with the number of bars).
+
+    Returns:
+        The matplotlib ``Figure``; the bars are ``figure.axes[0].patches``.
+
+    Raises:
+        UsageError: no bars, or labels / values / errors of different lengths, or ``log`` with a
+            value that is not positive.
+
+    Example:
+        >>> figure = plot_bars(["pixels", "encoder"], [61.0, 98.8], ylabel="accuracy (%)",
+        ...                    reference=(50.0, "chance"))
+        >>> [round(float(bar.get_height()), 1) for bar in figure.axes[0].patches]
+        [61.0, 98.8]
+    """
+    import matplotlib.pyplot as plt  # deferred: matplotlib is slow to import
+
+    values = np.asarray(values, dtype=np.float64)
+    if len(labels) == 0 or len(labels) != len(values) or (errors is not None and len(errors) != len(values)):
+        raise UsageError(f"plot_bars needs as many labels as values (and errors): got {len(labels)} labels, "
+                         f"{len(values)} values" + ("" if errors is None else f", {len(errors)} errors"))
+    if log and np.any(values <= 0):
+        raise UsageError(f"a log axis needs positive values; got {values.min():g}")
+    count = len(values)
+    if figsize is None:
+        figsize = (7.5, 0.45 * count + 1.5) if horizontal else (max(5.0, 1.3 * count + 1.5), 4.0)
+    figure, axis = plt.subplots(figsize=figsize)
+    positions = np.arange(count)
+    colours = [f"C{index % 10}" for index in range(count)]
+    if horizontal:
+        bars = axis.barh(positions, values, xerr=errors, color=colours, capsize=3)
+        axis.set_yticks(positions, labels)
+        axis.invert_yaxis()
+        value_axis_label, set_scale, reference_line = axis.set_xlabel, axis.set_xscale, axis.axvline
+    else:
+        bars = axis.bar(positions, values, yerr=errors, color=colours, capsize=3)
+        axis.set_xticks(positions, labels)
+        value_axis_label, set_scale, reference_line = axis.set_ylabel, axis.set_yscale, axis.axhline
+    axis.bar_label(bars, [value_format.format(value) for value in values], padding=2, fontsize=9)
+    if log:
+        set_scale("log")
+    if ylabel:
+        value_axis_label(ylabel)
+    if reference is not None:
+        reference_line(reference[0], color="k", ls="--", lw=1, label=reference[1])
+        axis.legend(loc="best", fontsize=8)
+    if title:
+        axis.set_title(title)
+    axis.margins(**({"x": 0.15} if horizontal else {"y": 0.15}))
+    figure.tight_layout()
+    if path is not None:
+        save_figure(figure, path)
+    return figure
+
+
+def plot_lines(x: Sequence[float], series: dict, xlabel: str, ylabel: str, title: str | None = None,
+               logx: bool = False, logy: bool = False, path=None, figsize: tuple[float, float] = (6.5, 3.8)):
+    """Several curves over one x axis, with a legend (e.g. a probability against a size).
+
+    Args:
+        x: the shared x values.
+        series: ``{label: y values}``, each as long as ``x``.
+        xlabel, ylabel: the axis labels.
+        title: the figure's title.
+        logx, logy: logarithmic axes.
+        path: if given, the figure is also saved there (PNG).
+        figsize: matplotlib figure size in inches.
+
+    Returns:
+        The matplotlib ``Figure`` (one line per series on ``figure.axes[0]``).
+
+    Raises:
+        UsageError: no series, or a series whose length differs from ``x``.
+
+    Example:
+        >>> figure = plot_lines([1, 10, 100], {"e = 0.01": [0.01, 0.1, 0.63]}, "K", "P", logx=True)
+        >>> [line.get_label() for line in figure.axes[0].lines]
+        ['e = 0.01']
+    """
+    import matplotlib.pyplot as plt  # deferred: matplotlib is slow to import
+
+    if not series:
+        raise UsageError("plot_lines needs at least one series")
+    for label, values in series.items():
+        if len(values) != len(x):
+            raise UsageError(f"series {label!r} has {len(values)} values but x has {len(x)}")
+    figure, axis = plt.subplots(figsize=figsize)
+    for label, values in series.items():
+        axis.plot(x, values, lw=2, label=label)
+    if logx:
+        axis.set_xscale("log")
+    if logy:
+        axis.set_yscale("log")
+    axis.set_xlabel(xlabel)
+    axis.set_ylabel(ylabel)
+    if title:
+        axis.set_title(title)
+    axis.grid(True, which="both", alpha=0.3)
+    axis.legend(fontsize=8)
     figure.tight_layout()
     if path is not None:
         save_figure(figure, path)

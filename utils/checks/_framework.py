@@ -1,42 +1,24 @@
-"""Exercise checks with mistake-specific hints, shared by the notebooks, the tests and the grader.
+"""What the checks share: cases, classic mistakes, comparing values, and what an error says.
 
-A check runs the learner's function on a few inputs and compares each result with the project's
-reference implementation (with tolerances). When a result is wrong, it also runs a small set of
-*classic mistakes* — deliberately wrong implementations, each with the hint written for it — and
-names the one that explains the learner's results best (see :func:`check_function`). So a hint
-is given only when the evidence points to that mistake; otherwise the check reports what was
-expected and what came back.
-
-Beyond the values, a check can require what the rest of the notebook relies on:
-
-* ``tensor_result=True``: the result must be a ``tf.Tensor`` (the course's NST and triplet-loss
-  exercises run inside a compiled training step, where NumPy values are useless);
-* ``compiled="tf.function"``: the function must also give the same answer inside
-  ``tf.function``, on symbolic tensors, as the compiled training step will call it;
-* ``compiled="keras"``: the function must also work on symbolic ``keras.Input`` tensors inside a
-  Keras model, as the notebook's model-building cell will call it.
-
-A failed check raises :class:`utils.errors.CheckFailed` with ONE short message (what was expected,
-what came back, the hint); IPython shows it without a traceback. A learner function that still
-raises its own ``NotImplementedError`` stub produces :class:`ExerciseNotImplemented` ("Exercise
-`name` is not implemented yet ..."); a ``NotImplementedError`` raised by TensorFlow or NumPy
-underneath (for example "Cannot convert a symbolic tf.Tensor to a numpy array") is not a stub:
-it is reported as the learner's error, with the line it came from.
+* :class:`Case` (one input of an exercise) and :class:`Mistake` (a deliberately wrong
+  implementation with the hint that explains it);
+* :func:`_close`, :func:`_describe`, :func:`_type_problem`: compare a result with the expected
+  value (with tolerances) and say what differs, including a wrong *type* or structure;
+* :func:`error_record` (kernel side) turns an exception raised by the learner's code into plain
+  data: its type, its cleaned first line (:func:`clean_error_text` drops TensorFlow's
+  ``{{function_node ...}}`` prefixes), the learner's line it came from, whether it is the
+  learner's own ``NotImplementedError`` stub (one raised by TensorFlow or NumPy underneath, e.g.
+  "Cannot convert a symbolic tf.Tensor to a numpy array", is not) and whether it looks like NumPy
+  code meeting symbolic tensors; :func:`crash_text` and :func:`stub_text` (judge side) turn
+  such a record into one short message;
+* :func:`run_in_tf_function` and :func:`run_in_keras_model` run a learner's function compiled,
+  on symbolic tensors, as the course's training step or model-building cell will.
 
 Example:
-    >>> def reference(x):
-    ...     return 2 * x
-    >>> check_function("double", lambda x: x + x, reference, [Case((3,))])
-    All tests passed.
-    >>> try:
-    ...     check_function("double", lambda x: x * x, reference, [Case((3,), description="x = 3")],
-    ...                    [Mistake("squared", "multiply by 2, do not square.", lambda x: x ** 2)])
-    ... except CheckFailed as failure:
-    ...     print(failure)
-    Exercise `double`: wrong result for x = 3.
-      expected: 6
-      got:      9
-      Likely mistake (squared): multiply by 2, do not square.
+    >>> clean_error_text("{{function_node __wrapped__Sub_device_/job:localhost}} Incompatible shapes: [2] vs. [3] [Op:Sub] name: ")
+    'Incompatible shapes: [2] vs. [3] [Op:Sub]'
+    >>> _describe((0.5, True))
+    '(0.5, True)'
 """
 
 from __future__ import annotations
@@ -46,20 +28,22 @@ import re
 import sysconfig
 import traceback
 from pathlib import Path
-from typing import Any, Callable, Sequence
+from typing import Any, Callable
 
 import numpy as np
 
-from utils.errors import CheckFailed, ExerciseCrashed, ExerciseNotImplemented
+from utils.checks import _serialize
 
 #: The hint for NumPy (or other non-TensorFlow code) in an exercise that runs in a compiled step.
 GRAPH_HINT = "use tf.* operations: NumPy cannot run inside the compiled training step"
 
 #: The same for a function that a notebook calls on the symbolic inputs of a Keras model.
-KERAS_HINT = ("use keras.ops (or tf.*) operations: NumPy cannot run on the symbolic keras.Input "
-              "tensors of a Keras model")
+KERAS_HINT = ("use keras.ops operations (keras.ops.abs, keras.ops.square ...): NumPy cannot run on the "
+              "symbolic keras.Input tensors of a Keras model, and neither can tf.* functions, because "
+              "Keras 3's symbolic tensors are not TensorFlow tensors")
 
-_COMPILED_MODES = (None, "tf.function", "keras")
+#: How a check can also run the function: not at all, inside tf.function, or on keras.Input tensors.
+COMPILED_MODES = (None, "tf.function", "keras")
 
 
 @dataclasses.dataclass
@@ -84,11 +68,6 @@ class Case:
     args: tuple = ()
     kwargs: dict = dataclasses.field(default_factory=dict)
     description: str = ""
-
-
-def fail(message: str):
-    """Raise :class:`CheckFailed` with ``message`` (IPython shows it as one short message)."""
-    raise CheckFailed(message)
 
 
 # ----------------------------------------------------------------------------------------------
@@ -125,6 +104,8 @@ def _close(expected: Any, actual: Any, rtol: float, atol: float) -> bool:
 def _describe(value: Any) -> str:
     value = _to_numpy(value)
     if isinstance(value, np.ndarray):
+        if value.ndim == 0 and value.dtype.kind in "biuf":
+            return f"{value.item():.6g}" if value.dtype.kind == "f" else repr(value.item())
         if value.size <= 6:
             return f"array {np.array2string(value, precision=5)} (shape {value.shape})"
         return f"array of shape {value.shape}, dtype {value.dtype}, mean {value.mean():.5g}"
@@ -137,6 +118,10 @@ def _describe(value: Any) -> str:
 
 def _type_name(value: Any) -> str:
     """``tf.Tensor``, ``numpy.ndarray``, ``numpy.float32``, ``float``, ``int`` ..."""
+    if isinstance(value, _serialize.ObservedTensor):
+        return value.kind
+    if isinstance(value, _serialize.OpaqueValue):
+        return value.type_name
     module = type(value).__module__ or ""
     if module.startswith("tensorflow") and hasattr(value, "dtype") and hasattr(value, "shape"):
         return "tf.Tensor" if not hasattr(value, "assign") else "tf.Variable"
@@ -148,6 +133,8 @@ def _type_name(value: Any) -> str:
 
 
 def _is_tensor(value: Any) -> bool:
+    if isinstance(value, _serialize.ObservedTensor):
+        return value.kind == "tf.Tensor"
     tf = _tf()
     return isinstance(value, tf.Tensor)
 
@@ -248,12 +235,6 @@ def _learner_location(error: BaseException) -> tuple[str, int, str] | None:
     return frame.name, frame.lineno or 0, (frame.line or "").strip()
 
 
-def _first_line(error: BaseException, limit: int = 220) -> str:
-    lines = [line.strip() for line in str(_root_error(error)).splitlines() if line.strip()]
-    text = lines[0] if lines else ""
-    return text if len(text) <= limit else text[:limit - 3] + "..."
-
-
 _GRAPH_SYMPTOMS = ("symbolic", "numpy", "NumPy", "KerasTensor", "SymbolicTensor", "EagerTensor",
                    "OperatorNotAllowedInGraphError", "Graph execution", "inside a tf.function")
 
@@ -270,39 +251,74 @@ def _looks_like_numpy_in_graph(error: BaseException) -> bool:
     return any("/numpy/" in frame.filename for frame in traceback.extract_tb(root.__traceback__))
 
 
-def not_implemented_message(exercise: str, error: BaseException) -> str | None:
-    """The "not implemented yet" message when ``error`` is a learner's own stub, else None.
+#: TensorFlow's internal op prefix, e.g. ``{{function_node __wrapped__Sub_device_/job:localhost/...}}``.
+_TF_NOISE = re.compile(r"\{\{function_node [^}]*\}\}\s*")
+_SKIPPED_LINES = ("Graph execution error:", "in user code:", "Detected at node")
 
-    A ``NotImplementedError`` is the learner's stub when it was raised by the learner's code
-    (the generated student notebooks raise ``NotImplementedError("Exercise `name`: ...")``); one
-    raised inside TensorFlow or NumPy is an error in the learner's code and returns None.
+
+def clean_error_text(text: str, limit: int = 220) -> str:
+    """The informative first line of an error's text: TensorFlow's ``{{function_node ...}}``
+    prefixes, "Graph execution error:" headers and ``name:`` tails removed, whitespace collapsed."""
+    text = _TF_NOISE.sub("", str(text))
+    lines = [" ".join(line.split()) for line in text.splitlines()]
+    lines = [line for line in lines if line and not any(line.startswith(skip) for skip in _SKIPPED_LINES)
+             and not line.startswith("File \"")]
+    line = lines[0] if lines else ""
+    line = re.sub(r"\s*name:\s*$", "", line)
+    return line if len(line) <= limit else line[:limit - 3] + "..."
+
+
+def error_record(exercise: str, error: BaseException) -> dict:
+    """What the kernel records about an exception raised by the learner's code (plain JSON data).
+
+    Keys: ``type`` (class name of the original error), ``message`` (its cleaned first line),
+    ``stub`` (the exercise whose own ``NotImplementedError`` stub was raised, or None), ``where``
+    (``[function, line, source]`` of the innermost learner frame, or None), ``in_graph`` (raised
+    while TensorFlow traced a function), ``numpy_in_graph`` and ``tensor_as_array`` (symptoms of
+    NumPy code meeting symbolic tensors), ``keras_tensor`` (a Keras symbolic tensor was involved).
     """
-    if not isinstance(error, NotImplementedError) or not _raised_by_learner(error):
-        return None
-    named = _EXERCISE_IN_MESSAGE.search(str(_root_error(error)))
-    stub = named.group(1) if named else exercise
+    root = _root_error(error)
+    text = str(root)
+    stub = None
+    if isinstance(error, NotImplementedError) and _raised_by_learner(error):
+        named = _EXERCISE_IN_MESSAGE.search(text)
+        stub = named.group(1) if named else exercise
+    location = _learner_location(error)
+    where = None
+    if location:
+        name, line, code = location
+        where = [name[4:] if name.startswith("tf__") else name, int(line), code[:160]]
+    in_graph = getattr(error, "ag_error_metadata", None) is not None
+    return {"type": type(root).__name__[:80], "message": clean_error_text(text) or clean_error_text(str(error)),
+            "stub": stub, "where": where, "in_graph": in_graph,
+            "numpy_in_graph": bool(in_graph and _looks_like_numpy_in_graph(error)),
+            "tensor_as_array": any(symptom in text for symptom in _TENSOR_AS_ARRAY),
+            "keras_tensor": "KerasTensor" in text}
+
+
+def stub_text(exercise: str, record: dict) -> str:
+    """The "not implemented yet" message for a recorded stub."""
+    stub = record["stub"]
     called_by = f" (`{exercise}` calls it)" if stub != exercise else ""
     return (f"Exercise `{stub}` is not implemented yet{called_by}: replace the `raise NotImplementedError` "
             f"line with your code, run that cell, then run this check again.")
 
 
-def crash_message(exercise: str, error: BaseException, description: str = "", compiled: str | None = None) -> str:
-    """One short message for an exception raised by the learner's code (never a traceback).
+def crash_text(exercise: str, record: dict, description: str = "", compiled: str | None = None,
+               hint: str | None = None) -> str:
+    """One short message for a recorded crash of the learner's code (see :func:`error_record`).
 
     Args:
         exercise: the exercise being checked.
-        error: what the learner's code raised.
+        record: the error record.
         description: the case, e.g. "A of shape (3, 2)".
-        compiled: ``"tf.function"`` or ``"keras"`` when the check itself ran the function compiled
-            (it worked when called directly); None when it was called directly.
+        compiled: ``"tf.function"`` or ``"keras"`` when the check ran the function compiled (it
+            worked when called directly); None when it was called directly.
+        hint: an exercise-specific hint that explains this error, shown instead of the generic ones.
     """
-    location = _learner_location(error)
-    root = _root_error(error)
-    elsewhere = None
-    at = ""
-    if location:
-        name, line, code = location
-        name = name[4:] if name.startswith("tf__") else name
+    elsewhere, at = None, ""
+    if record.get("where"):
+        name, line, code = record["where"]
         if name != exercise and not name.startswith("<"):
             elsewhere = name
         at = f" at line {line}: `{code}`" if code else f" at line {line}"
@@ -317,31 +333,18 @@ def crash_message(exercise: str, error: BaseException, description: str = "", co
         head = f"Check of `{exercise}`: your `{elsewhere}` raised an error{at}{for_case}:"
     else:
         head = f"Exercise `{exercise}` raised an error{at}{for_case}:"
-    message = f"{head}\n  {type(root).__name__}: {_first_line(error)}"
-    in_graph = compiled is not None or getattr(error, "ag_error_metadata", None) is not None
-    if compiled == "keras" or "KerasTensor" in str(root):
-        message += f"\n  Likely mistake (NumPy on Keras tensors): {KERAS_HINT}."
-    elif (compiled is not None or (in_graph and _looks_like_numpy_in_graph(error))
-          or any(symptom in str(root) for symptom in _TENSOR_AS_ARRAY)):
+    message = f"{head}\n  {record['type']}: {record['message']}"
+    if hint:
+        return message + f"\n  {hint}"
+    if compiled == "keras" or record.get("keras_tensor"):
+        message += f"\n  Likely mistake (NumPy or tf.* on Keras tensors): {KERAS_HINT}."
+    elif compiled is not None or record.get("numpy_in_graph") or record.get("tensor_as_array"):
         culprit = f"NumPy in `{elsewhere}`" if elsewhere else "NumPy inside a TensorFlow exercise"
         message += f"\n  Likely mistake ({culprit}): {GRAPH_HINT}."
-        if elsewhere and compiled is None and in_graph:
+        if elsewhere and compiled is None and record.get("in_graph"):
             message += (f" Fix `{elsewhere}` (its own check now runs it inside tf.function too), then run "
                         f"this check again.")
     return message
-
-
-def call_learner(exercise: str, function: Callable, case: Case):
-    """Call the learner's function on one case; a stub or a crash becomes one short CheckFailed."""
-    try:
-        return function(*case.args, **case.kwargs)
-    except CheckFailed:
-        raise
-    except Exception as error:  # the learner's code raised: say what and where, briefly
-        stub = not_implemented_message(exercise, error)
-        if stub:
-            raise ExerciseNotImplemented(stub) from None
-        raise ExerciseCrashed(crash_message(exercise, error, case.description)) from None
 
 
 # ----------------------------------------------------------------------------------------------
@@ -387,132 +390,6 @@ def run_in_keras_model(function: Callable, case: Case):
     outputs = function(*inputs, **case.kwargs)
     model = keras.Model(inputs, outputs)
     return np.asarray(model(arrays, training=False))
-
-
-def _run_compiled(exercise: str, function: Callable, case: Case, compiled: str):
-    runner = run_in_tf_function if compiled == "tf.function" else run_in_keras_model
-    try:
-        return runner(function, case)
-    except CheckFailed:
-        raise
-    except Exception as error:
-        raise ExerciseCrashed(crash_message(exercise, error, case.description, compiled=compiled)) from None
-
-
-# ----------------------------------------------------------------------------------------------
-# The check
-# ----------------------------------------------------------------------------------------------
-
-_FAILED = object()
-
-
-def _quietly(function: Callable, case: Case):
-    try:
-        return function(*case.args, **case.kwargs)
-    except Exception:
-        return _FAILED
-
-
-def best_mistake(mistakes: Sequence[Mistake], cases: Sequence[Case], failing: int, expected: Any, actual: Any,
-                 learner_result: Callable[[int], Any], rtol: float, atol: float) -> Mistake | None:
-    """The classic mistake that explains the learner's results best, or None.
-
-    A mistake is a candidate when it reproduces the learner's wrong result on the failing case
-    (and differs from the right answer there). Among candidates, the one that reproduces the
-    learner's results on the most cases wins; ties go to the mistake listed first, so lists put
-    the more specific mistakes first.
-    """
-    ranked = []
-    for order, mistake in enumerate(mistakes):
-        wrong = _quietly(mistake.implementation, cases[failing])
-        if wrong is _FAILED or not _close(wrong, actual, rtol, atol) or _close(wrong, expected, rtol, atol):
-            continue
-        agreements = 0
-        for index, case in enumerate(cases):
-            learner = learner_result(index)
-            if learner is _FAILED:
-                continue
-            other = _quietly(mistake.implementation, case)
-            if other is not _FAILED and _close(other, learner, rtol, atol):
-                agreements += 1
-        ranked.append((-agreements, order, mistake))
-    return min(ranked, key=lambda item: item[:2])[2] if ranked else None
-
-
-def check_function(exercise: str, function: Callable, reference: Callable, cases: Sequence[Case],
-                   mistakes: Sequence[Mistake] = (), rtol: float = 1e-4, atol: float = 1e-5,
-                   quiet: bool = False, *, tensor_result: bool = False, compiled: str | None = None,
-                   generic_hint: str = "Re-read the formula in the text above; compare shapes and which "
-                                       "axis you reduce over.") -> None:
-    """Compare ``function`` with ``reference`` on every case; explain the first difference.
-
-    For each case, in order: the learner's function is called; its result must equal the
-    reference's (else the best-matching classic mistake's hint, a hint about types when the
-    result has the wrong type or structure, or ``generic_hint``); with ``tensor_result`` it must
-    be a ``tf.Tensor``; with ``compiled`` it must give the same result when run compiled.
-
-    Args:
-        exercise: the exercise's name, used in messages.
-        function: the learner's implementation.
-        reference: the project's correct implementation (same signature).
-        cases: inputs to try.
-        mistakes: classic wrong implementations with their hints, the more specific first.
-        rtol, atol: tolerances for numeric results.
-        quiet: do not print "All tests passed.".
-        tensor_result: the result must be a ``tf.Tensor``.
-        compiled: ``"tf.function"`` or ``"keras"``: also run the function inside ``tf.function``
-            on symbolic tensors, or on ``keras.Input`` tensors inside a Keras model.
-        generic_hint: the hint when no mistake and no type problem explains a wrong result.
-
-    Returns:
-        None (so a check cell does not echo a value); prints "All tests passed.".
-
-    Raises:
-        ExerciseNotImplemented: the function still raises its own ``NotImplementedError``.
-        CheckFailed: a wrong result or a crash, with expected vs got and the matching hint.
-    """
-    if compiled not in _COMPILED_MODES:
-        raise ValueError(f"compiled must be one of {_COMPILED_MODES}; got {compiled!r}")
-    if not callable(function):
-        fail(f"`{exercise}` should be a function; got {_type_name(function)}. Run the cell that defines it.")
-    results: dict[int, Any] = {}
-
-    def learner_result(index: int):
-        if index not in results:
-            results[index] = _quietly(function, cases[index])
-        return results[index]
-
-    for index, case in enumerate(cases):
-        actual = call_learner(exercise, function, case)
-        results[index] = actual
-        expected = reference(*case.args, **case.kwargs)
-        where = f" for {case.description}" if case.description else ""
-        if not _close(expected, actual, rtol, atol):
-            message = (f"Exercise `{exercise}`: wrong result{where}.\n  expected: {_describe(expected)}\n"
-                       f"  got:      {_describe(actual)}")
-            mistake = best_mistake(mistakes, cases, index, expected, actual, learner_result, rtol, atol)
-            problem = None if mistake else _type_problem(expected, actual)
-            if mistake:
-                message += f"\n  Likely mistake ({mistake.name}): {mistake.hint}"
-            elif problem:
-                message += f"\n  Wrong type: {problem}"
-            else:
-                message += f"\n  {generic_hint}"
-            fail(message)
-        if tensor_result and not _is_tensor(actual):
-            fail(f"Exercise `{exercise}`: the value is right{where}, but it is a {_type_name(actual)}; the course "
-                 f"expects a tf.Tensor.\n  Likely mistake (NumPy instead of TensorFlow): {GRAPH_HINT} "
-                 f"(tf.reduce_sum, tf.square, tf.matmul, tf.transpose, tf.maximum ... return tensors).")
-        if compiled:
-            compiled_result = _run_compiled(exercise, function, case, compiled)
-            if not _close(expected, compiled_result, rtol, atol):
-                inside = "inside tf.function" if compiled == "tf.function" else "inside a Keras model"
-                hint = GRAPH_HINT if compiled == "tf.function" else KERAS_HINT
-                fail(f"Exercise `{exercise}`: the right result when called directly, but not {inside}{where}.\n"
-                     f"  expected: {_describe(expected)}\n  got:      {_describe(compiled_result)}\n"
-                     f"  Likely mistake (Python or NumPy code that runs only once, when traced): {hint}.")
-    if not quiet:
-        print("All tests passed.")
 
 
 def _tf():

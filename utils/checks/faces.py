@@ -2,25 +2,28 @@
 
 from __future__ import annotations
 
-import contextlib
-import io
 from typing import Callable
 
 import numpy as np
 
 from utils import assets, losses
-from utils.checks._framework import Case, CheckFailed, Mistake, _tf, check_function, fail
-from utils.faces import DEFAULT_THRESHOLD, NOT_RECOGNIZED, img_to_encoding
+from utils.checks._core import ContextProblem, ExerciseCheck, Finding, hidden_rng, register, run_check
+from utils.checks._framework import Case, Mistake, _tf
+from utils.faces import DEFAULT_THRESHOLD, NOT_RECOGNIZED, img_to_encoding, load_encoder, read_manifest
 
 __all__ = ['check_triplet_loss', 'check_verify', 'check_who_is_it', 'check_chi_square_features',
            'check_build_siamese_head']
 
 # ==============================================================================================
 
-def _triplet_cases():
+# What each case rules out: the perfect triplet: forgot alpha (the loss is alpha, not 0); d(A,P)=0,
+# d(A,N)=2 with margin 3: distances not squared, squared twice; the random batches: missing
+# axis=-1, mean instead of sum, a hard-coded alpha (alpha=0.2 and the default); the batch of 2:
+# max of the sum; the hard + easy pair: no hinge (the batch sum is negative).
+def _triplet_cases(context=None, seed=None):
     rng = np.random.default_rng(1)
     encodings = [rng.normal(size=(3, 4, 8)).astype(np.float32), rng.normal(size=(3, 5, 16)).astype(np.float32)]
-    return [
+    cases = [
         Case((None, [np.array([[1.0, 1.0]], np.float32)] * 3), {"alpha": 5.0},
              "a perfect triplet with margin 5"),
         Case((None, (np.array([[1.0, 1.0]], np.float32), np.array([[1.0, 1.0]], np.float32),
@@ -34,9 +37,16 @@ def _triplet_cases():
                      np.array([[0.0, 0.0], [3.0, 0.0]], np.float32))), {"alpha": 1.0},
              "a hard triplet (loss 2) and an easy one (basic loss -7): the batch sum is negative"),
     ]
+    if seed is not None:
+        hidden = hidden_rng(seed, "triplet_loss")
+        for size, dimension in ((3, 6), (7, 16)):
+            triplet = hidden.normal(0, 0.3, (3, size, dimension)).astype(np.float32)
+            cases.append(Case((None, tuple(triplet)), {"alpha": float(hidden.uniform(0.1, 1.0))},
+                              f"a random batch of {size} triplets"))
+    return cases
 
 
-def _triplet_mistakes() -> list[Mistake]:
+def _triplet_mistakes(context=None) -> list[Mistake]:
     tf = _tf()
 
     def distances(y_pred, squared=True, axis=-1):
@@ -94,14 +104,27 @@ def _triplet_mistakes() -> list[Mistake]:
     ]
 
 
+register(ExerciseCheck(
+    "triplet_loss", losses.triplet_loss, _triplet_cases, mistakes=_triplet_mistakes, tensor_result=True,
+    compiled="tf.function", arg_names=("y_true", "y_pred", "alpha"), answer_key=("utils.losses.triplet_loss",),
+    generic_hint="For each triplet (each row), take the squared distances ||A - P||^2 and ||A - N||^2 with "
+                 "tf.reduce_sum(tf.square(...), axis=-1), then max(d(A,P) - d(A,N) + alpha, 0) per triplet, "
+                 "then the sum over the batch."))
+
+
 def check_triplet_loss(triplet_loss: Callable) -> None:
     """Check the course exercise ``triplet_loss(y_true, y_pred, alpha=0.2)``.
 
     The result must be a ``tf.Tensor`` and the function must also work inside ``tf.function``
     (Keras compiles the loss into its training step).
+
+    Args:
+        triplet_loss: the learner's function.
+
+    Returns:
+        None; prints "All tests passed." when every case matches.
     """
-    check_function("triplet_loss", triplet_loss, losses.triplet_loss, _triplet_cases(), _triplet_mistakes(),
-                   tensor_result=True, compiled="tf.function")
+    run_check("triplet_loss", triplet_loss)
 
 
 
@@ -157,28 +180,36 @@ def _plain(value):
     return value
 
 
-def _quiet_learner(exercise: str, function: Callable) -> Callable:
-    """Run the learner's function without its prints and normalise its ``(number, answer)`` result.
-
-    Comparing a whole vector with the threshold (``if dist < 0.6`` on an array) is explained
-    instead of showing NumPy's "truth value ... is ambiguous" error.
-    """
+def _plain_result(exercise: str, function: Callable) -> Callable:
+    """The learner's function with its ``(number, answer)`` result made plain Python values, so 0.5,
+    np.float32(0.5) and [0.5] compare equal (prints are silenced by the check)."""
     def run(*args, **kwargs):
-        try:
-            with contextlib.redirect_stdout(io.StringIO()):
-                result = function(*args, **kwargs)
-        except ValueError as error:
-            if "truth value of an array" not in str(error):
-                raise
-            raise CheckFailed(
-                f"Exercise `{exercise}`: an array was compared with the threshold.\n  Likely mistake (the "
-                f"vector instead of the norm): `dist` must be ONE number, the L2 norm of the difference: "
-                f"np.linalg.norm(encoding - database[name]).") from None
+        result = function(*args, **kwargs)
         if isinstance(result, (tuple, list)):
             return tuple(_plain(item) for item in result)
         return result
 
     return run
+
+
+def _compared_an_array(record: dict) -> bool:
+    """The learner compared a whole vector with the threshold (NumPy: "truth value ... ambiguous")."""
+    return record["type"] == "ValueError" and "truth value of an array" in record["message"]
+
+
+_VECTOR_HINT = ("Likely mistake (the vector instead of the norm): an array was compared with the threshold; "
+                "`dist` must be ONE number, the L2 norm of the difference: np.linalg.norm(encoding - database[name]).")
+
+
+def _global_database_used(names) -> Callable:
+    def predicate(record: dict) -> bool:
+        return record["type"] == "KeyError" and any(repr(name) in record["message"] for name in names)
+
+    return predicate
+
+
+_GLOBAL_DATABASE_HINT = ("Likely mistake (the global `database` instead of the argument): look the names up in the "
+                         "`database` your function receives; the check passes small databases of its own.")
 
 
 def _distance(image_path, stored, model) -> float:
@@ -211,6 +242,14 @@ def _verify_mistakes() -> list[Mistake]:
         distance, _ = _verify_reference(image_path, identity, database, model)
         return distance, distance < FACENET_THRESHOLD
 
+    def low_threshold(image_path, identity, database, model):
+        distance, _ = _verify_reference(image_path, identity, database, model)
+        return distance, distance < 0.5
+
+    def high_threshold(image_path, identity, database, model):
+        distance, _ = _verify_reference(image_path, identity, database, model)
+        return distance, distance < 0.63
+
     def nearest_identity(image_path, identity, database, model):
         distance = min(_distance(image_path, stored, model) for stored in database.values())
         return distance, distance < DEFAULT_THRESHOLD
@@ -228,6 +267,10 @@ def _verify_mistakes() -> list[Mistake]:
         Mistake("the course's FaceNet threshold", "this notebook's encoder (dlib's ResNet) uses the "
                 "threshold 0.6; 0.7 belonged to the course's FaceNet and its own distance scale.",
                 facenet_threshold),
+        Mistake("a threshold below 0.6", "the door opens for every distance under THRESHOLD = 0.6 (the claim "
+                "at 0.59 is the same person): compare with THRESHOLD, not with a number of your own.", low_threshold),
+        Mistake("a threshold above 0.6", "the door stays shut from THRESHOLD = 0.6 on (the claim at 0.61 is "
+                "somebody else): compare with THRESHOLD, not with a number of your own.", high_threshold),
         Mistake("compared with the wrong identity", "compare the probe with database[identity], the "
                 "person the visitor CLAIMS to be, not with whoever is closest in the database (that is "
                 "who_is_it's job).", nearest_identity),
@@ -236,8 +279,78 @@ def _verify_mistakes() -> list[Mistake]:
 
 def _needs_course_database(exercise: str, database, names=("younes", "bertrand")) -> None:
     if not isinstance(database, dict) or any(name not in database for name in names):
-        fail(f"check_{exercise} needs the course database: a dict {{name: img_to_encoding(image, model)}} "
-              f"that holds {', '.join(repr(name) for name in names)} (build it in the cells above).")
+        raise ContextProblem(
+            f"check_{exercise} needs the course database: a dict {{name: img_to_encoding(image, model)}} "
+            f"that holds {', '.join(repr(name) for name in names)} (build it in the cells above).")
+
+
+def _verify_context(database, model):
+    _needs_course_database("verify", database)
+
+
+_SYNTHETIC_NAMES = ("anna", "ben", "carl", "dora", "emil", "fay", "gus")
+
+
+def _verify_cases(context: dict, seed=None) -> list[Case]:
+    """The claims; what each rules out:
+
+    * anna at 0.35 (door opens): threshold comparison reversed, the vector instead of the norm;
+    * ben at 0.92 while anna is at 0.35: compared with the wrong identity (the closest one);
+    * carl at 0.65: the course's FaceNet threshold 0.7, a threshold of 0.65 or above;
+    * dora at 0.59 (just inside 0.6): a hard-coded threshold of 0.5 or 0.55, a squared distance
+      (0.35 < 0.6 too, but 0.59² = 0.35 changes the returned distance);
+    * emil at 0.61 (just outside): `<=` against a larger threshold, 0.62 ... 0.65;
+    * younes claiming younes on the learner's own database: a real encoding and the learner's data.
+    """
+    database, model = context["database"], context["model"]
+    probe = _course_image("camera_0.jpg")  # younes at the door
+    center = _probe_encoding(probe, model)
+    synthetic = _database_at_distances(center, {"anna": 0.35, "ben": 0.92, "carl": 0.65, "dora": 0.59,
+                                                "emil": 0.61}, seed=7)
+    cases = [
+        Case((probe, "anna", synthetic, model), description="a database entry at distance 0.35 from the probe"),
+        Case((probe, "ben", synthetic, model),
+             description="a claimed identity at distance 0.92 while another one is at 0.35"),
+        Case((probe, "carl", synthetic, model), description="an entry at distance 0.65 (between 0.6 and 0.7)"),
+        Case((probe, "dora", synthetic, model), description="a claim at distance 0.59, just inside the threshold 0.6"),
+        Case((probe, "emil", synthetic, model), description="a claim at distance 0.61, just outside the threshold 0.6"),
+        Case((probe, "younes", database, model), description="camera_0.jpg (younes) claiming to be younes"),
+    ]
+    if seed is not None:
+        rng = hidden_rng(seed, "verify")
+        distances = {name: float(rng.uniform(low, high)) for name, (low, high) in
+                     zip(("fay", "gus"), ((0.4, 0.595), (0.605, 0.9)))}
+        hidden = _database_at_distances(center, distances, seed=int(rng.integers(1 << 30)))
+        for name, distance in distances.items():
+            cases.append(Case((probe, name, hidden, model), description=f"a claim at distance {distance:.3f}"))
+    return cases
+
+
+def _verify_mistakes_with_context(context: dict) -> list[Mistake]:
+    def global_database(image_path, identity, database, model):
+        return _verify_reference(image_path, identity, context["database"], model)
+
+    return _verify_mistakes() + [
+        Mistake("the global `database` instead of the argument", _GLOBAL_DATABASE_HINT.split(": ", 1)[1],
+                global_database)]
+
+
+def _trusted_faces_context() -> dict:
+    """The course encoder and the course database, built the notebook's way from the assets."""
+    model = load_encoder()
+    rows = [row for row in read_manifest(assets.resolve("faces_demo") / "course") if row["role"] == "database"]
+    return {"database": {row["identity"]: img_to_encoding(row["path"], model) for row in rows}, "model": model}
+
+
+register(ExerciseCheck(
+    "verify", _verify_reference, _verify_cases, mistakes=_verify_mistakes_with_context,
+    arg_names=("image_path", "identity", "database", "model"), context=_verify_context,
+    trusted_context=_trusted_faces_context, adapter=lambda function, context: _plain_result("verify", function),
+    answer_key=("utils.faces.course.verify", "utils.faces.database.FaceDatabase.verify"),
+    error_hints=[(_compared_an_array, "failed", _VECTOR_HINT),
+                 (_global_database_used(_SYNTHETIC_NAMES), "failed", _GLOBAL_DATABASE_HINT)],
+    generic_hint="Compute dist = np.linalg.norm(encoding - database[identity]) for the CLAIMED identity, and "
+                 "open the door exactly when dist < THRESHOLD (0.6); return (dist, door_open)."))
 
 
 def check_verify(verify: Callable, database: dict, model) -> None:
@@ -251,18 +364,7 @@ def check_verify(verify: Callable, database: dict, model) -> None:
     Returns:
         None; prints "All tests passed." when every case matches.
     """
-    _needs_course_database("verify", database)
-    probe = _course_image("camera_0.jpg")  # younes at the door
-    center = _probe_encoding(probe, model)
-    synthetic = _database_at_distances(center, {"anna": 0.35, "ben": 0.92, "carl": 0.65, "dora": 0.5}, seed=7)
-    cases = [
-        Case((probe, "anna", synthetic, model), description="a database entry at distance 0.35 from the probe"),
-        Case((probe, "ben", synthetic, model),
-             description="a claimed identity at distance 0.92 while another one is at 0.35"),
-        Case((probe, "carl", synthetic, model), description="an entry at distance 0.65 (between 0.6 and 0.7)"),
-        Case((probe, "younes", database, model), description="camera_0.jpg (younes) claiming to be younes"),
-    ]
-    check_function("verify", _quiet_learner("verify", verify), _verify_reference, cases, _verify_mistakes())
+    run_check("verify", verify, database, model)
 
 
 def _who_is_it_reference(image_path, database, model):
@@ -305,6 +407,12 @@ def _who_is_it_mistakes() -> list[Mistake]:
         distance, name = min(all_distances(image_path, database, model))
         return distance, name if distance < DEFAULT_THRESHOLD else "Not in the database."
 
+    def low_threshold(image_path, database, model):
+        return decide(*min(all_distances(image_path, database, model)), threshold=0.5)
+
+    def high_threshold(image_path, database, model):
+        return decide(*min(all_distances(image_path, database, model)), threshold=0.63)
+
     def returns_none(image_path, database, model):
         distance, name = min(all_distances(image_path, database, model))
         return distance, name if distance < DEFAULT_THRESHOLD else None
@@ -333,7 +441,75 @@ def _who_is_it_mistakes() -> list[Mistake]:
         Mistake("the course's FaceNet threshold", "this notebook's encoder (dlib's ResNet) uses the "
                 "threshold 0.6; 0.7 belonged to the course's FaceNet and its own distance scale.",
                 facenet_threshold),
+        Mistake("a threshold below 0.6", "recognize the closest person whenever min_dist < THRESHOLD = 0.6 (at "
+                "0.59 it is that person): compare with THRESHOLD, not with a number of your own.", low_threshold),
+        Mistake("a threshold above 0.6", f"answer \"{NOT_RECOGNIZED}\" from THRESHOLD = 0.6 on (at 0.61 it is "
+                f"a stranger): compare with THRESHOLD, not with a number of your own.", high_threshold),
     ]
+
+
+def _who_is_it_context(database, model):
+    _needs_course_database("who_is_it", database)
+
+
+def _who_is_it_cases(context: dict, seed=None) -> list[Case]:
+    """The visitors; what each rules out:
+
+    * 4 people at 0.8, 0.35, 0.9, 0.5 (the closest in the middle): keeps the last distance, keeps
+      the maximum, min_dist never updated, threshold comparison reversed, squared distance;
+    * 3 people all >= 0.75 (a stranger): no rejection, the course's message, None as the identity;
+    * closest at 0.65: the course's FaceNet threshold 0.7, any threshold above 0.65;
+    * closest at 0.59 (just inside): a hard-coded 0.5 or 0.55;
+    * closest at 0.61 (just outside): a threshold in (0.61, 0.65];
+    * camera_1.jpg on the learner's own database: real encodings; the global `database` instead of
+      the argument (the synthetic names are not in it).
+    """
+    database, model = context["database"], context["model"]
+    probe = _course_image("camera_0.jpg")
+    center = _probe_encoding(probe, model)
+    # The closest entry sits in the middle: first, last and largest are all wrong answers.
+    closest_inside = _database_at_distances(center, {"anna": 0.8, "ben": 0.35, "carl": 0.9, "dora": 0.5}, seed=11)
+    all_far = _database_at_distances(center, {"anna": 0.95, "ben": 0.75, "carl": 0.85}, seed=12)
+    between = _database_at_distances(center, {"anna": 0.9, "ben": 0.65}, seed=13)
+    just_inside = _database_at_distances(center, {"emil": 0.8, "fay": 0.59, "gus": 0.7}, seed=14)
+    just_outside = _database_at_distances(center, {"emil": 0.61, "fay": 0.95}, seed=15)
+    cases = [
+        Case((probe, closest_inside, model), description="4 people at distances 0.8, 0.35, 0.9, 0.5"),
+        Case((probe, all_far, model), description="3 people, all at distances >= 0.75 (a stranger)"),
+        Case((probe, between, model), description="2 people at distances 0.9 and 0.65 (0.6 < 0.65 < 0.7)"),
+        Case((probe, just_inside, model), description="3 people at 0.8, 0.59 and 0.7 (0.59: just inside 0.6)"),
+        Case((probe, just_outside, model), description="2 people at 0.61 and 0.95 (0.61: just outside 0.6)"),
+        Case((_course_image("camera_1.jpg"), database, model), description="camera_1.jpg (bertrand)"),
+    ]
+    if seed is not None:
+        rng = hidden_rng(seed, "who_is_it")
+        for low, high in ((0.45, 0.595), (0.605, 0.8)):
+            closest = float(rng.uniform(low, high))
+            distances = {"anna": closest + 0.3, "ben": closest, "carl": closest + float(rng.uniform(0.05, 0.4))}
+            hidden = _database_at_distances(center, distances, seed=int(rng.integers(1 << 30)))
+            cases.append(Case((probe, hidden, model), description=f"3 people, the closest at {closest:.3f}"))
+    return cases
+
+
+def _who_is_it_mistakes_with_context(context: dict) -> list[Mistake]:
+    def global_database(image_path, database, model):
+        return _who_is_it_reference(image_path, context["database"], model)
+
+    return _who_is_it_mistakes() + [
+        Mistake("the global `database` instead of the argument", _GLOBAL_DATABASE_HINT.split(": ", 1)[1],
+                global_database)]
+
+
+register(ExerciseCheck(
+    "who_is_it", _who_is_it_reference, _who_is_it_cases, mistakes=_who_is_it_mistakes_with_context,
+    arg_names=("image_path", "database", "model"), context=_who_is_it_context,
+    trusted_context=_trusted_faces_context, adapter=lambda function, context: _plain_result("who_is_it", function),
+    answer_key=("utils.faces.course.who_is_it", "utils.faces.database.FaceDatabase.identify",
+                "utils.faces.database.FaceDatabase.identify_many"),
+    error_hints=[(_compared_an_array, "failed", _VECTOR_HINT)],
+    generic_hint=(f"Loop over the database keeping the SMALLEST distance and its name (update both when "
+                  f"dist < min_dist); then answer that name when min_dist < THRESHOLD (0.6), else "
+                  f"\"{NOT_RECOGNIZED}\"; return (min_dist, identity).")))
 
 
 def check_who_is_it(who_is_it: Callable, database: dict, model) -> None:
@@ -349,21 +525,7 @@ def check_who_is_it(who_is_it: Callable, database: dict, model) -> None:
     Returns:
         None; prints "All tests passed." when every case matches.
     """
-    _needs_course_database("who_is_it", database)
-    probe = _course_image("camera_0.jpg")
-    center = _probe_encoding(probe, model)
-    # The closest entry sits in the middle: first, last and largest are all wrong answers.
-    closest_inside = _database_at_distances(center, {"anna": 0.8, "ben": 0.35, "carl": 0.9, "dora": 0.5}, seed=11)
-    all_far = _database_at_distances(center, {"anna": 0.95, "ben": 0.75, "carl": 0.85}, seed=12)
-    between = _database_at_distances(center, {"anna": 0.9, "ben": 0.65}, seed=13)
-    cases = [
-        Case((probe, closest_inside, model), description="4 people at distances 0.8, 0.35, 0.9, 0.5"),
-        Case((probe, all_far, model), description="3 people, all at distances >= 0.75 (a stranger)"),
-        Case((probe, between, model), description="2 people at distances 0.9 and 0.65 (0.6 < 0.65 < 0.7)"),
-        Case((_course_image("camera_1.jpg"), database, model), description="camera_1.jpg (bertrand)"),
-    ]
-    check_function("who_is_it", _quiet_learner("who_is_it", who_is_it), _who_is_it_reference, cases,
-                          _who_is_it_mistakes())
+    run_check("who_is_it", who_is_it, database, model)
 
 
 # ==============================================================================================
@@ -375,27 +537,28 @@ def _chi_square_reference(encodings_a, encodings_b, epsilon=1e-6):
     return (a - b) ** 2 / (np.abs(a) + np.abs(b) + epsilon)
 
 
-def _feature_cases() -> list[Case]:
+# What each case rules out: opposite signs with epsilon=0.1: signed denominator, abs of the sum,
+# forgot epsilon, a hard-coded epsilon; dlib-scale encodings: numerator not squared; the default
+# epsilon on unit-scale values: summed over the features (the shape), a hard-coded epsilon.
+def _feature_cases(context=None, seed=None) -> list[Case]:
     rng = np.random.default_rng(3)
     a, b = rng.normal(0, 0.1, (2, 4, 8)).astype(np.float32)
     c, d = rng.normal(0, 1.0, (2, 3, 5)).astype(np.float32)
     signs_a = np.array([[0.5, -0.25, 0.1, -0.4]], np.float32)
     signs_b = np.array([[-0.3, 0.25, 0.3, -0.1]], np.float32)
-    return [
+    cases = [
         Case((signs_a, signs_b), {"epsilon": 0.1}, "one pair of opposite-sign values, epsilon=0.1"),
         Case((a, b), {"epsilon": 0.01}, "4 pairs of 8-d encodings of dlib's scale, epsilon=0.01"),
         Case((c, d), {}, "3 pairs of 5-d encodings with the default epsilon"),
     ]
+    if seed is not None:
+        hidden = hidden_rng(seed, "chi_square_features")
+        e, f = hidden.normal(0, 0.2, (2, 6, 12)).astype(np.float32)
+        cases.append(Case((e, f), {"epsilon": float(hidden.uniform(0.001, 0.1))}, "6 pairs of 12-d encodings"))
+    return cases
 
 
-def check_chi_square_features(chi_square_features: Callable) -> None:
-    """Check ``chi_square_features(encodings_a, encodings_b, epsilon=1e-6)`` -> (n, d).
-
-    The features are ``(a - b)^2 / (|a| + |b| + epsilon)``, element by element (the absolute
-    values make the denominator positive for signed encodings). The notebook then calls the
-    function on the symbolic ``keras.Input`` tensors of a Keras model, so the check does too:
-    NumPy code that works on arrays but not on Keras tensors fails here, with its own hint.
-    """
+def _chi_square_mistakes(context=None) -> list[Mistake]:
     def signed_denominator(encodings_a, encodings_b, epsilon=1e-6):
         a, b = np.asarray(encodings_a, np.float64), np.asarray(encodings_b, np.float64)
         return (a - b) ** 2 / (a + b + epsilon)
@@ -415,7 +578,10 @@ def check_chi_square_features(chi_square_features: Callable) -> None:
     def summed(encodings_a, encodings_b, epsilon=1e-6):
         return np.sum(_chi_square_reference(encodings_a, encodings_b, epsilon), axis=-1)
 
-    check_function("chi_square_features", chi_square_features, _chi_square_reference, _feature_cases(), [
+    def fixed_epsilon(encodings_a, encodings_b, epsilon=1e-6):
+        return _chi_square_reference(encodings_a, encodings_b, 1e-6)
+
+    return [
         Mistake("signed denominator", "the encodings are signed, so f_i + f_j can be zero or negative: "
                 "divide by |f_i| + |f_j| + epsilon (keras.ops.abs on each).", signed_denominator),
         Mistake("abs of the sum", "take the absolute value of EACH encoding: |f_i| + |f_j|, not |f_i + f_j| "
@@ -425,20 +591,50 @@ def check_chi_square_features(chi_square_features: Callable) -> None:
         Mistake("numerator not squared", "the numerator is the SQUARED difference (f_i - f_j)^2.", not_squared),
         Mistake("summed over the features", "return one feature per dimension, shape (n, d): do not sum "
                 "over axis -1; the Dense layer of the head does the weighted sum.", summed),
-    ], rtol=1e-4, atol=1e-6, compiled="keras")
+        Mistake("epsilon hard-coded", "use the epsilon argument, not the number 1e-6.", fixed_epsilon),
+    ]
+
+
+register(ExerciseCheck(
+    "chi_square_features", _chi_square_reference, _feature_cases, mistakes=_chi_square_mistakes, rtol=1e-4,
+    atol=1e-6, compiled="keras", arg_names=("encodings_a", "encodings_b", "epsilon"),
+    generic_hint="Compute element by element (a - b)^2 / (|a| + |b| + epsilon) with keras.ops (keras.ops.square, "
+                 "keras.ops.abs), keeping one feature per dimension: the result has the shape (n, d) of the inputs."))
+
+
+def check_chi_square_features(chi_square_features: Callable) -> None:
+    """Check ``chi_square_features(encodings_a, encodings_b, epsilon=1e-6)`` -> (n, d).
+
+    The features are ``(a - b)^2 / (|a| + |b| + epsilon)``, element by element (the absolute
+    values make the denominator positive for signed encodings). The notebook then calls the
+    function on the symbolic ``keras.Input`` tensors of a Keras model, so the check does too:
+    NumPy or tf.* code that works on arrays but not on Keras tensors fails here, with its own hint.
+
+    Args:
+        chi_square_features: the learner's function.
+
+    Returns:
+        None; prints "All tests passed." when every case matches.
+    """
+    run_check("chi_square_features", chi_square_features)
 
 
 def _head_output(build_siamese_head: Callable, encodings_a, encodings_b):
-    """Build the learner's head for d = encodings_a.shape[1], give it known weights, run it."""
+    """Build the learner's head for d = encodings_a.shape[1], give it known weights, run it.
+
+    Raises :class:`Finding` when the learner's object is not a model with one Dense(1) layer or
+    cannot be called on two inputs (the judge turns it into a message).
+    """
     dimension = encodings_a.shape[1]
     head = build_siamese_head(dimension)
     weights = getattr(head, "weights", None)
     if weights is None or not callable(head):
-        fail(f"build_siamese_head({dimension}) should return a Keras model; got {type(head).__name__}.")
+        raise Finding("not a model", f"build_siamese_head({dimension}) should return a Keras model; got "
+                                     f"{type(head).__name__}.")
     shapes = sorted(tuple(int(size) for size in weight.shape) for weight in weights)
     if shapes != sorted([(dimension, 1), (1,)]):
-        fail(f"build_siamese_head({dimension}): expected exactly one Dense(1) layer, i.e. weights of shapes "
-              f"({dimension}, 1) and (1,); your model has {shapes or 'no weights'}.")
+        raise Finding("weights", f"build_siamese_head({dimension}): expected exactly one Dense(1) layer, i.e. "
+                                 f"weights of shapes ({dimension}, 1) and (1,); your model has {shapes or 'no weights'}.")
     for weight in weights:
         if len(weight.shape) == 2:
             weight.assign(_head_kernel(dimension))
@@ -446,11 +642,10 @@ def _head_output(build_siamese_head: Callable, encodings_a, encodings_b):
             weight.assign(np.array([_HEAD_BIAS], np.float32))
     try:
         output = head([encodings_a, encodings_b], training=False)
-    except CheckFailed:
-        raise
     except Exception as error:
-        fail(f"build_siamese_head({dimension}): calling the model on [encodings_a, encodings_b] (two inputs "
-              f"of shape (n, {dimension})) raised {type(error).__name__}: {error}")
+        raise Finding("call", f"build_siamese_head({dimension}): calling the model on [encodings_a, encodings_b] "
+                              f"(two inputs of shape (n, {dimension})) raised {type(error).__name__}: "
+                              f"{str(error)[:200]}") from None
     return np.asarray(output, np.float64).reshape(len(encodings_a), -1)
 
 
@@ -470,40 +665,52 @@ def _head_formula(features: np.ndarray, sigmoid: bool = True) -> np.ndarray:
 HEAD_LAYER = "same_person"
 
 
-def _require_named_dense(build_siamese_head: Callable, dimension: int = 4) -> None:
-    """The head's Dense(1) layer must be named ``HEAD_LAYER`` (a later cell looks it up by name)."""
+def _dense_layer_name(build_siamese_head: Callable, context: dict) -> dict:
+    """Kernel side: is the head's Dense(1) layer named ``HEAD_LAYER``? (a later cell looks it up by name)."""
     import keras  # deferred: Keras is slow to import
 
-    head = build_siamese_head(dimension)
-    names = [layer.name for layer in getattr(head, "layers", [])]
-    layer = next((layer for layer in getattr(head, "layers", []) if layer.name == HEAD_LAYER), None)
-    if not isinstance(layer, keras.layers.Dense):
-        found = f"a {type(layer).__name__} layer" if layer is not None else f"layers named {names}"
-        fail(f"Exercise `build_siamese_head`: the output values are right, but the Dense layer is not named "
-             f"\"{HEAD_LAYER}\" (your model has {found}).\n  Likely mistake (unnamed layer): create it as "
-             f"keras.layers.Dense(1, activation=\"sigmoid\", name=\"{HEAD_LAYER}\"): a later cell reads its "
-             f"weights with get_layer(\"{HEAD_LAYER}\").")
+    try:
+        head = build_siamese_head(4)
+        layers = list(getattr(head, "layers", []))
+    except Exception:
+        return {"dense_layer": "unbuildable"}
+    layer = next((layer for layer in layers if layer.name == HEAD_LAYER), None)
+    if isinstance(layer, keras.layers.Dense):
+        return {"dense_layer": "ok"}
+    found = f"a {type(layer).__name__} layer" if layer is not None else f"layers named {[l.name for l in layers]}"
+    return {"dense_layer": found[:300]}
 
 
-def check_build_siamese_head(build_siamese_head: Callable) -> None:
-    """Check ``build_siamese_head(dimension)``: a Keras model [f_i, f_j] -> sigma(w . |f_i - f_j| + b).
+def _dense_named(extras: dict) -> str | None:
+    found = extras.get("dense_layer", "ok")
+    if found in ("ok", "unbuildable"):
+        return None
+    return (f"the output values are right, but the Dense layer is not named \"{HEAD_LAYER}\" (your model has "
+            f"{found}).\n  Likely mistake (unnamed layer): create it as keras.layers.Dense(1, activation=\"sigmoid\", "
+            f"name=\"{HEAD_LAYER}\"): a later cell reads its weights with get_layer(\"{HEAD_LAYER}\").")
 
-    The check builds the learner's model for small dimensions, sets its Dense kernel and bias to
-    known values and compares its output with the formula. The Dense layer must be named
-    ``"same_person"`` (the notebook's instructions say so; a later cell calls
-    ``get_layer("same_person")``).
-    """
+
+def _head_reference(encodings_a, encodings_b):
+    return _head_formula(np.abs(encodings_a.astype(np.float64) - encodings_b))
+
+
+# What each case rules out: 3 pairs of 4-d encodings with the check's kernel (signs mixed): no
+# sigmoid, signed difference, squared difference, one encoding only; 5 pairs of 16-d small encodings:
+# a hard-coded dimension (128) and a head that ignores the `dimension` argument.
+def _head_cases(context=None, seed=None) -> list[Case]:
     rng = np.random.default_rng(5)
     cases = [Case(tuple(rng.normal(0, 0.3, (2, 3, 4)).astype(np.float32)), description="3 pairs of 4-d encodings"),
              Case(tuple(rng.normal(0, 0.1, (2, 5, 16)).astype(np.float32)), description="5 pairs of 16-d encodings")]
+    if seed is not None:
+        hidden = hidden_rng(seed, "build_siamese_head")
+        dimension = int(hidden.integers(5, 40))
+        cases.append(Case(tuple(hidden.normal(0, 0.2, (2, 4, dimension)).astype(np.float32)),
+                          description=f"4 pairs of {dimension}-d encodings"))
+    return cases
 
-    def learner(encodings_a, encodings_b):
-        return _head_output(build_siamese_head, encodings_a, encodings_b)
 
-    def reference(encodings_a, encodings_b):
-        return _head_formula(np.abs(encodings_a.astype(np.float64) - encodings_b))
-
-    mistakes = [
+def _head_mistakes(context=None) -> list[Mistake]:
+    return [
         Mistake("no sigmoid", "the head outputs a probability: Dense(1, activation=\"sigmoid\").",
                 lambda a, b: _head_formula(np.abs(a.astype(np.float64) - b), sigmoid=False)),
         Mistake("signed difference", "feed the ABSOLUTE difference |f_i - f_j| (keras.ops.abs): with the "
@@ -514,6 +721,31 @@ def check_build_siamese_head(build_siamese_head: Callable) -> None:
         Mistake("one encoding only", "the head must combine BOTH encodings: |f_i - f_j|.",
                 lambda a, b: _head_formula(a.astype(np.float64))),
     ]
-    check_function("build_siamese_head", learner, reference, cases, mistakes, rtol=1e-4, atol=1e-5, quiet=True)
-    _require_named_dense(build_siamese_head)
-    print("All tests passed.")
+
+
+register(ExerciseCheck(
+    "build_siamese_head", _head_reference, _head_cases, mistakes=_head_mistakes, rtol=1e-4, atol=1e-5,
+    arg_names=("encodings_a", "encodings_b"),
+    adapter=lambda function, context: (lambda a, b: _head_output(function, a, b)),
+    findings={"not a model": "{detail}", "weights": "{detail}", "call": "{detail}"},
+    extras=_dense_layer_name, finish=_dense_named,
+    generic_hint="The model takes [f_i, f_j] (two keras.Input of shape (dimension,)), computes |f_i - f_j| with "
+                 "keras.ops.abs, and ends in ONE Dense(1, activation=\"sigmoid\") layer: output = "
+                 "sigma(w . |f_i - f_j| + b)."))
+
+
+def check_build_siamese_head(build_siamese_head: Callable) -> None:
+    """Check ``build_siamese_head(dimension)``: a Keras model [f_i, f_j] -> sigma(w . |f_i - f_j| + b).
+
+    The check builds the learner's model for small dimensions, sets its Dense kernel and bias to
+    known values and compares its output with the formula. The Dense layer must be named
+    ``"same_person"`` (the notebook's instructions say so; a later cell calls
+    ``get_layer("same_person")``).
+
+    Args:
+        build_siamese_head: the learner's function.
+
+    Returns:
+        None; prints "All tests passed." when every case matches.
+    """
+    run_check("build_siamese_head", build_siamese_head)

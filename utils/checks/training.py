@@ -5,7 +5,8 @@ from __future__ import annotations
 import numpy as np
 
 from utils import losses
-from utils.checks._framework import Case, Mistake, _tf, check_function
+from utils.checks._core import ExerciseCheck, hidden_rng, register, run_check
+from utils.checks._framework import Case, Mistake, _tf
 
 __all__ = ["check_batch_hard_triplet_loss"]
 
@@ -53,7 +54,13 @@ def _batch_hard_variant(labels, embeddings, margin=0.2, *, anchor_is_positive=Fa
     return tf.reduce_sum(losses) / denominator
 
 
-def _batch_hard_cases() -> list[Case]:
+# What each case rules out: 4 points on a line: easiest negative/positive instead of the hardest,
+# masked entries entering the min as 0, distances not squared; the PK batch: hinge applied after the
+# mean (easy anchors cancel hard ones); the two far singletons: mean over every anchor (their hinge
+# is 0, only the denominator changes); identities with a single image: anchor counted as its own
+# positive (its positive distance is 0); well separated identities: a loss that is never 0 (no
+# hinge); labels that are not 0..P-1 and the default margin: a one-hot of the labels, a fixed margin.
+def _batch_hard_cases(context=None, seed=None) -> list[Case]:
     rng = np.random.default_rng(7)
     line = np.array([[0.0], [1.0], [1.5], [3.0]], np.float32)
     pk_batch = rng.normal(size=(12, 8)).astype(np.float32)
@@ -64,7 +71,7 @@ def _batch_hard_cases() -> list[Case]:
     # the singletons' hinge is 0 whatever their positive, so counting them as anchors (either
     # mistake) only changes the denominator. The next case tells the two mistakes apart.
     far_singletons = np.array([[0.0, 0.0], [0.3, 0.0], [0.2, 0.1], [0.5, 0.1], [6.0, 0.0], [0.0, 6.0]], np.float32)
-    return [
+    cases = [
         Case((np.array([0, 0, 1, 1]), line), {"margin": 1.0},
              "4 points on a line, labels [0, 0, 1, 1], margin 1"),
         Case((np.repeat(np.arange(4), 3), pk_batch), {"margin": 0.2},
@@ -78,9 +85,16 @@ def _batch_hard_cases() -> list[Case]:
         Case((np.array([5, 5, 9, 9, 9, 7]), (0.3 * rng.normal(size=(6, 3))).astype(np.float32)), {},
              "labels that are not 0..P-1, the default margin"),
     ]
+    if seed is not None:
+        hidden = hidden_rng(seed, "batch_hard_triplet_loss")
+        labels = hidden.permutation(np.repeat(np.arange(4), 3))
+        embeddings = hidden.normal(0, 0.5, (12, 6)).astype(np.float32)
+        cases.append(Case((labels, embeddings), {"margin": float(hidden.uniform(0.1, 1.0))},
+                          "a shuffled batch of 4 identities x 3 images"))
+    return cases
 
 
-def _batch_hard_mistakes() -> list[Mistake]:
+def _batch_hard_mistakes(context=None) -> list[Mistake]:
     def variant(**switches):
         return lambda labels, embeddings, margin=0.2: _batch_hard_variant(labels, embeddings, margin, **switches)
 
@@ -113,6 +127,16 @@ def _batch_hard_mistakes() -> list[Mistake]:
     ]
 
 
+register(ExerciseCheck(
+    "batch_hard_triplet_loss", losses.batch_hard_triplet_loss, _batch_hard_cases, mistakes=_batch_hard_mistakes,
+    arg_names=("labels", "embeddings", "margin"),
+    answer_key=("utils.losses.batch_hard_triplet_loss", "utils.losses.batch_all_triplet_loss",
+                "utils.losses.semi_hard_triplet_loss"),
+    generic_hint="For each anchor that has a positive and a negative in the batch, take its FARTHEST positive and "
+                 "its CLOSEST negative (squared distances), then max(d(a, p) - d(a, n) + margin, 0); the loss is "
+                 "the mean of these over those anchors."))
+
+
 def check_batch_hard_triplet_loss(batch_hard_triplet_loss) -> None:
     """Check the exercise ``batch_hard_triplet_loss(labels, embeddings, margin)``.
 
@@ -130,5 +154,4 @@ def check_batch_hard_triplet_loss(batch_hard_triplet_loss) -> None:
         CheckFailed: a wrong result (prints what was expected, what came back, and a hint).
         ExerciseNotImplemented: the function still raises ``NotImplementedError``.
     """
-    check_function("batch_hard_triplet_loss", batch_hard_triplet_loss, losses.batch_hard_triplet_loss,
-                          _batch_hard_cases(), _batch_hard_mistakes())
+    run_check("batch_hard_triplet_loss", batch_hard_triplet_loss)

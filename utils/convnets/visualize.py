@@ -54,6 +54,7 @@ from tqdm.auto import tqdm
 from utils.convnets.arithmetic import ReceptiveField
 from utils.errors import UsageError
 from utils.image_io import load_image, resize
+from utils.plotting import save_figure
 
 #: Gray value of the pixels of a patch that lie outside the image (the layer's zero padding).
 OUTSIDE_FILL = 128
@@ -381,3 +382,65 @@ def unit_activations(model: Callable, layer: str, images: np.ndarray, units: Seq
     outputs = model(batch)
     features = np.asarray(outputs[layer] if isinstance(outputs, dict) else outputs)
     return np.array([features[index, :, :, unit].mean() for index, unit in enumerate(units)], dtype=np.float32)
+
+
+# Comparison charts
+# ----------------------------------------------------------------------------------------------
+
+def plot_grouped_bars(values: dict[str, dict[str, float]], ylabel: str, title: str | None = None,
+                      value_format: str = "{:.2f}", path=None):
+    """Grouped bar chart: one bar per series in every group, each bar labelled with its value.
+
+    Used where a comparison is the point of a results table: a Conv1D against a dense network per
+    ECG finding (notebook 06), the activations of regularised and plain feature visualisations
+    against the best real image per unit (notebook 05).
+
+    Args:
+        values: ``{series: {group: value}}``; every series must have the same groups (the first
+            series' order is kept).
+        ylabel: label of the value axis.
+        title: the axes' title (optional).
+        value_format: how the value printed above each bar is formatted.
+        path: if given, the figure is also saved there (PNG).
+
+    Returns:
+        The matplotlib ``Figure``.
+
+    Raises:
+        UsageError: no series, no groups, or series with different groups.
+
+    Example:
+        >>> figure = plot_grouped_bars({"conv": {"normal": 0.9, "wide": 0.8},
+        ...                             "dense": {"normal": 0.6, "wide": 0.5}}, ylabel="accuracy")
+        >>> [text.get_text() for text in figure.axes[0].texts]
+        ['0.90', '0.80', '0.60', '0.50']
+    """
+    import matplotlib.pyplot as plt  # deferred: matplotlib is slow to import
+
+    if not values:
+        raise UsageError("plot_grouped_bars needs at least one series")
+    groups = list(next(iter(values.values())))
+    if not groups:
+        raise UsageError("plot_grouped_bars needs at least one group")
+    for series, by_group in values.items():
+        if set(by_group) != set(groups):
+            raise UsageError(f"series {series!r} has groups {sorted(by_group)}; expected {sorted(groups)}")
+    width = 0.8 / len(values)
+    figure, axis = plt.subplots(figsize=(max(5.0, 1.2 * len(groups) * max(1, len(values) / 2) + 1.5), 3.6))
+    positions = np.arange(len(groups))
+    for index, (series, by_group) in enumerate(values.items()):
+        heights = [float(by_group[group]) for group in groups]
+        offsets = positions + (index - (len(values) - 1) / 2) * width
+        axis.bar(offsets, heights, width, label=series)
+        for offset, height in zip(offsets, heights):
+            axis.text(offset, height, value_format.format(height), ha="center", va="bottom", fontsize=8)
+    axis.set_xticks(positions, groups, rotation=15 if len(groups) > 4 else 0)
+    axis.set_ylabel(ylabel)
+    if title:
+        axis.set_title(title)
+    axis.legend(fontsize=8)
+    axis.margins(y=0.15)
+    figure.tight_layout()
+    if path is not None:
+        save_figure(figure, path)
+    return figure

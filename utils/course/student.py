@@ -8,9 +8,12 @@ learner opens:
   indentation, naming the exercise (the function the region sits in);
 * every hidden-check region — ``### BEGIN HIDDEN CHECKS`` to ``### END HIDDEN CHECKS`` — is removed;
 * outputs and execution counts are stripped;
+* the folder ``images/`` beside the solution notebooks (the concept diagrams of
+  :mod:`utils.course.diagrams`, which the markdown shows as ``images/<name>.png``) is copied beside
+  the student notebooks, so those links keep working;
 * the notebook's metadata gets ``course = {"notebook": <solution file stem>, "generator": ...,
   "student_version": true}`` and every code cell ``course = {"cell": <solution cell id>}``, so the
-  autograder (:mod:`utils.course.grade`) finds the solution notebook and its check cells whatever
+  autograder (:mod:`utils.course.grading`) finds the solution notebook and its check cells whatever
   the learner renames the file to. Anything else an instructor put under a cell's ``course``
   metadata (``points``) stays in the solution notebook.
 
@@ -345,24 +348,52 @@ def _check_targets(sources: list[Path], out_dir: Path) -> None:
                              f"refusing to overwrite it (move it away or choose another --out)")
 
 
+#: The folder beside the notebooks whose files the markdown shows (``images/<name>.png``).
+IMAGES_DIR = "images"
+
+
+def _image_files(source_dir: Path, out_dir: Path) -> list[tuple[Path, Path]]:
+    """(source, destination) of every file under ``source_dir/images``; refuses links in the way."""
+    images = source_dir / IMAGES_DIR
+    if not images.is_dir():
+        return []
+    target = out_dir / IMAGES_DIR
+    if target.is_symlink() or (target.exists() and not target.is_dir()):
+        raise UsageError(f"{target} is a {'link' if target.is_symlink() else 'file'}; refusing to copy "
+                         f"the notebooks' images into it (move it away or choose another --out)")
+    if _same_file(target, images):
+        raise UsageError(f"{target} is the source's {IMAGES_DIR} folder; choose another --out")
+    pairs = []
+    for path in sorted(images.rglob("*")):
+        if path.is_file() and not path.name.startswith("."):
+            destination = target / path.relative_to(images)
+            if destination.is_symlink() or destination.is_dir():
+                raise UsageError(f"{destination} is a {'link' if destination.is_symlink() else 'folder'}; "
+                                 f"refusing to replace it with a copy of {path.name}")
+            pairs.append((path, destination))
+    return pairs
+
+
 def generate(source_dir: Path, out_dir: Path) -> list[Path]:
     """Write a student version of every ``*.ipynb`` in ``source_dir`` into ``out_dir``.
 
     Every notebook is converted and every destination checked before the first is written; the
     files replace their destinations only once all of them are written, so a failure leaves
-    ``out_dir`` as it was.
+    ``out_dir`` as it was. The files under ``source_dir/images`` (if that folder exists) are copied
+    to ``out_dir/images`` in the same all-or-nothing step, so the markdown's ``images/<name>.png``
+    links resolve in the student notebooks too.
 
     Args:
         source_dir: folder of solution notebooks.
         out_dir: folder for the student notebooks (created; older student versions are replaced).
 
     Returns:
-        The paths written.
+        The student notebooks written (the copied images are not listed).
 
     Raises:
         UsageError: ``source_dir`` is not a folder or holds no notebook, or a destination is not a
             student notebook this generator made (``out_dir`` is the source folder, a link to a
-            source, any other notebook).
+            source, any other notebook), or ``out_dir/images`` is a link or a file.
         NotebookFormatError: a notebook is unreadable or its markers are broken (the message
             names the file, the cell and the line).
     """
@@ -382,7 +413,9 @@ def generate(source_dir: Path, out_dir: Path) -> list[Path]:
         except NotebookFormatError as error:
             raise NotebookFormatError(f"{path.name}: {error}") from None
     _check_targets(paths, out_dir)
+    images = _image_files(source_dir, out_dir)
     created = not out_dir.exists()
+    images_created = not (out_dir / IMAGES_DIR).exists()
     written = []
     try:
         with contextlib.ExitStack() as stack:
@@ -392,14 +425,23 @@ def generate(source_dir: Path, out_dir: Path) -> list[Path]:
                 with open(temporary, "w", encoding="utf-8") as handle:
                     nbformat.write(student, handle)
                 written.append(target)
+            for path, destination in images:
+                stack.enter_context(files.atomic_path(destination)).write_bytes(path.read_bytes())
     except BaseException:
-        if created:
+        folders = ([out_dir / IMAGES_DIR] if images_created else []) + ([out_dir] if created else [])
+        for folder in folders:   # only folders this call made, and only when empty (rmdir)
+            for sub in sorted((p for p in folder.rglob("*") if p.is_dir()), reverse=True) if folder.is_dir() else []:
+                with contextlib.suppress(OSError):
+                    sub.rmdir()
             with contextlib.suppress(OSError):
-                out_dir.rmdir()
+                folder.rmdir()
         raise
     for (path, notebook, _), target in zip(converted, written):
-        exercises = count_exercises(notebook)
-        print(f"{path.name}: {exercises} exercise{'' if exercises == 1 else 's'} -> {target}")
+        exercises, regions = len(find_exercises(notebook)), count_exercises(notebook)
+        print(f"{path.name}: {exercises} exercise{'' if exercises == 1 else 's'} "
+              f"({regions} solution region{'' if regions == 1 else 's'}) -> {target}")
+    if images:
+        print(f"{IMAGES_DIR}/: {len(images)} file{'' if len(images) == 1 else 's'} -> {out_dir / IMAGES_DIR}")
     return written
 
 

@@ -17,6 +17,8 @@ The package, bottom to top (each module imports only those above it in this list
 * :mod:`~utils.faces.manifest` -- the ``manifest.csv`` of the demo galleries;
 * :mod:`~utils.faces.training` -- triplet training (PK batches, mining strategies). It imports
   TensorFlow, so it is not re-exported here: ``from utils.faces.training import PKSampler, ...``;
+* :mod:`~utils.faces.plots` -- the notebooks' face figures (triplet, FAR/FRR against the
+  threshold, embedding projections, distance matrices, ROC curves): ``from utils.faces.plots import ...``;
 * :mod:`~utils.faces.dlib_resnet` -- the converter of dlib's ``.dat`` (run by ``make setup``);
 * :mod:`~utils.faces.cli` -- ``python -m utils.faces enroll|verify|identify|evaluate|set-threshold|reindex``.
 
@@ -30,40 +32,29 @@ Example:
     (inf, 'not recognized')
 """
 
-from utils.faces.align import (Face, NoFaceError, align_face, detect_faces, detect_faces_batch,
-                               extract_face_chips, select_faces, similarity_transform)
+from utils.faces.align import extract_face_chips
 from utils.faces.chip_cache import load_face_chips
-from utils.faces.constants import (CHIP_SIZE, DEFAULT_THRESHOLD, EMBEDDING_SIZE, FLIP_DEFAULT, MEAN_RGB,
-                                   NOT_RECOGNIZED)
-from utils.faces.course import img_to_encoding, verify, who_is_it
-from utils.faces.database import DatabaseError, FaceDatabase, UnknownIdentityError, check_identity
+from utils.faces.constants import CHIP_SIZE, DEFAULT_THRESHOLD, FLIP_DEFAULT, NOT_RECOGNIZED
+from utils.faces.course import img_to_encoding
+from utils.faces.database import FaceDatabase
 from utils.faces.distractors import DistractorModel
-from utils.faces.encoder import encode_all_faces, encode_chips, encode_images, load_encoder, validate_chips
-from utils.faces.index import ApproximateIndex
-from utils.faces.lfw import (EvaluationResult, Pair, center_chip, evaluate_distances, evaluate_lfw,
-                             lfw_image_path, load_lfw_chips, read_pairs, subset_pairs)
+from utils.faces.encoder import encode_chips, encode_images, load_encoder
+from utils.faces.lfw import evaluate_distances, evaluate_lfw, load_lfw_chips, read_pairs, subset_pairs
 from utils.faces.manifest import read_manifest
-from utils.faces.metrics import (ErrorRates, accuracy_at, auc, best_threshold, equal_error_rate, error_rates,
-                                 roc_curve, val_at_far)
+from utils.faces.metrics import accuracy_at, auc, best_threshold, equal_error_rate, error_rates
 
+# What the notebooks, the command lines, the checks and the benchmarks import from the package;
+# everything else is imported from its module (``from utils.faces.align import detect_faces``).
 __all__ = [
     # constants
-    "CHIP_SIZE", "DEFAULT_THRESHOLD", "EMBEDDING_SIZE", "FLIP_DEFAULT", "MEAN_RGB", "NOT_RECOGNIZED",
-    # errors raised here
-    "DatabaseError", "NoFaceError", "UnknownIdentityError",
-    # detection and alignment
-    "Face", "align_face", "detect_faces", "detect_faces_batch", "extract_face_chips", "select_faces",
-    "similarity_transform",
-    # encodings
-    "encode_all_faces", "encode_chips", "encode_images", "load_encoder", "validate_chips",
-    # database, its index and the course API
-    "ApproximateIndex", "DistractorModel", "FaceDatabase", "check_identity", "img_to_encoding", "verify",
-    "who_is_it",
+    "CHIP_SIZE", "DEFAULT_THRESHOLD", "FLIP_DEFAULT", "NOT_RECOGNIZED",
+    # detection, alignment and encodings
+    "encode_chips", "encode_images", "extract_face_chips", "img_to_encoding", "load_encoder", "load_face_chips",
+    # databases
+    "DistractorModel", "FaceDatabase",
     # verification metrics and the LFW protocol
-    "ErrorRates", "accuracy_at", "auc", "best_threshold", "equal_error_rate", "error_rates", "roc_curve",
-    "val_at_far",
-    "EvaluationResult", "Pair", "center_chip", "evaluate_distances", "evaluate_lfw", "lfw_image_path",
-    "load_face_chips", "load_lfw_chips", "read_pairs", "subset_pairs",
+    "accuracy_at", "auc", "best_threshold", "equal_error_rate", "error_rates", "evaluate_distances",
+    "evaluate_lfw", "load_lfw_chips", "read_pairs", "subset_pairs",
     # galleries
     "read_manifest",
 ]

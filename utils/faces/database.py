@@ -25,8 +25,8 @@ checked against the file itself (a header cannot make the loader allocate 512 GB
 foreign file raises :class:`utils.errors.DatabaseError` naming it.
 
 **Concurrency.** :meth:`FaceDatabase.save` holds the database's lock (:func:`utils.files.locked`,
-an ``fcntl.flock`` the kernel releases when its holder dies) and :meth:`FaceDatabase.load` a
-shared one; :meth:`FaceDatabase.updating` holds the lock around load -> change -> save, so
+a ``filelock`` lock — ``flock`` on POSIX, ``LockFileEx`` on Windows — that the operating system
+releases when its holder dies) and :meth:`FaceDatabase.load` takes the same lock; :meth:`FaceDatabase.updating` holds the lock around load -> change -> save, so
 concurrent writers (two ``enroll`` commands) never lose each other's identities.
 
 Example:

@@ -9,6 +9,8 @@ Modules, bottom up:
 * :mod:`utils.nst.lbfgs` — L-BFGS with box bounds in TensorFlow (the engine's second optimiser);
 * :mod:`utils.nst.engine` — :class:`StyleTransfer` (Adam and L-BFGS, coarse-to-fine, the compute
   dtype chosen per machine) and :class:`NSTResult`;
+* :mod:`utils.nst.plots` — the notebook's figures: Gram matrices as heatmaps, two co-occurring
+  channel maps, cost curves, step times;
 * :mod:`utils.nst.cli` — ``python -m utils.nst`` (see :func:`utils.nst.cli.main`).
 
 Importing this package does not import TensorFlow; building an extractor or an engine does.
@@ -22,20 +24,16 @@ Example:
     >>> result = engine.run(steps=200)                                         # doctest: +SKIP
 """
 
-from utils.errors import MissingWeightsError, NSTError
-from utils.nst.engine import COARSE_MIN_SIDE, MEMORY_FRACTION, NSTResult, StyleTransfer
-from utils.nst.images import combine_luminance, luminance_image, prepare_style_image
-from utils.nst.settings import (COMPUTE_DTYPES, DEFAULT_COARSE_SCALE, DEFAULT_COARSE_SHARE, DEFAULT_PRESET, INITS,
-                                OPTIMIZERS, PRESET_FIELDS, PRESETS, NSTSettings, Preset, get_preset)
-from utils.nst.vgg import (ARCHITECTURE, BLOCKS, CONV_LAYER_NAMES, LAYER_NAMES, FeatureExtractor, WeightsChoice,
-                           available_memory_bytes, build_extractor, choose_weights, deepest_layer,
-                           estimate_activation_bytes, file_layers, layers_up_to, minimum_input_size, output_shape)
+from utils.errors import MissingWeightsError
+from utils.nst.engine import NSTResult, StyleTransfer
+from utils.nst.images import prepare_style_image
+from utils.nst.settings import DEFAULT_PRESET, PRESETS, NSTSettings, get_preset
+from utils.nst.vgg import build_extractor, choose_weights, file_layers, layers_up_to
 
+# What notebooks 04-05, utils.course.demo and benchmarks/nst_speed.py use; everything else is
+# imported from its module (``from utils.nst.settings import INITS``), the figures too
+# (``from utils.nst.plots import show_gram_matrices``).
 __all__ = [
-    "StyleTransfer", "NSTResult", "NSTSettings", "Preset", "PRESETS", "DEFAULT_PRESET", "INITS", "OPTIMIZERS",
-    "PRESET_FIELDS", "MEMORY_FRACTION", "COARSE_MIN_SIDE", "COMPUTE_DTYPES", "DEFAULT_COARSE_SCALE",
-    "DEFAULT_COARSE_SHARE", "get_preset", "prepare_style_image", "luminance_image",
-    "combine_luminance", "build_extractor", "FeatureExtractor", "WeightsChoice", "choose_weights", "file_layers",
-    "BLOCKS", "ARCHITECTURE", "LAYER_NAMES", "CONV_LAYER_NAMES", "deepest_layer", "layers_up_to", "output_shape",
-    "minimum_input_size", "estimate_activation_bytes", "available_memory_bytes", "NSTError", "MissingWeightsError",
+    "StyleTransfer", "NSTResult", "NSTSettings", "PRESETS", "DEFAULT_PRESET", "get_preset", "prepare_style_image",
+    "build_extractor", "choose_weights", "file_layers", "layers_up_to", "MissingWeightsError",
 ]

@@ -52,6 +52,7 @@ from pathlib import Path
 from typing import Iterable, Sequence
 
 import h5py
+import psutil
 
 from utils import assets, config
 from utils.errors import MissingWeightsError, NSTError
@@ -174,17 +175,21 @@ def estimate_activation_bytes(layers: Iterable[str], height: int, width: int,
 
 
 def available_memory_bytes() -> int | None:
-    """Memory the system can still give this process (``MemAvailable``), or None if unknown."""
+    """Memory the system can still give this process, or None if the system does not say.
+
+    Asked of ``psutil.virtual_memory().available`` (Linux's ``MemAvailable``, the free plus
+    reclaimable pages on macOS and Windows), so the memory guard works on every system.
+
+    Returns:
+        Bytes, or None where psutil cannot read the figure.
+
+    Example:
+        >>> available_memory_bytes() > 0
+        True
+    """
     try:
-        with open("/proc/meminfo") as handle:
-            for line in handle:
-                if line.startswith("MemAvailable:"):
-                    return int(line.split()[1]) * 1024
-    except OSError:
-        pass
-    try:
-        return os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
-    except (ValueError, OSError, AttributeError):
+        return int(psutil.virtual_memory().available)
+    except (OSError, RuntimeError, AttributeError):
         return None
 
 

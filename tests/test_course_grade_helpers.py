@@ -1,0 +1,68 @@
+"""Shared by the grader's tests: a small synthetic assignment like notebook 06 (no model, no data).
+
+``06_tiny`` has the two exercises of notebook 06 (``conv_output_size`` worth 1 point,
+``conv_param_count`` worth 2) with the course's real checks, so a kernel needs only
+``utils.checks`` (a few seconds) and every verdict goes through the real observe/judge path.
+"""
+
+from __future__ import annotations
+
+import nbformat
+
+from utils.course import student
+from utils.course.grading import assignment as assignments
+
+SETUP = "from utils import checks\nfrom utils.convnets import arithmetic"
+SIZE = "def conv_output_size(n, f, p, s):\n    ### BEGIN SOLUTION\n    return (n + 2 * p - f) // s + 1\n    ### END SOLUTION"
+SIZE_CHECK = "checks.check_conv_output_size(conv_output_size)"
+PARAMS = ("def conv_param_count(f, rank, c_in, c_out):\n    ### BEGIN SOLUTION (points=2)\n"
+          "    return (f ** rank * c_in + 1) * c_out\n    ### END SOLUTION")
+PARAMS_CHECK = "checks.check_conv_param_count(conv_param_count)\n### BEGIN HIDDEN CHECKS\nassert conv_param_count(1, 1, 1, 1) == 2, 'one weight and one bias'\n### END HIDDEN CHECKS"
+
+RIGHT_SIZE = "    return (n + 2 * p - f) // s + 1"
+RIGHT_PARAMS = "    return (f ** rank * c_in + 1) * c_out"
+
+
+class TinyCourse:
+    """A solution folder with ``06_tiny.ipynb`` and a ``make`` helper for submissions."""
+
+    def __init__(self, root):
+        self.root = root
+        solution = nbformat.v4.new_notebook(cells=[
+            nbformat.v4.new_markdown_cell("# Shape arithmetic"),
+            nbformat.v4.new_code_cell(SETUP),
+            nbformat.v4.new_code_cell(SIZE), nbformat.v4.new_code_cell(SIZE_CHECK),
+            nbformat.v4.new_code_cell(PARAMS), nbformat.v4.new_code_cell(PARAMS_CHECK)])
+        (root / "solutions").mkdir(parents=True, exist_ok=True)
+        self.solution_path = root / "solutions" / "06_tiny.ipynb"
+        nbformat.write(solution, self.solution_path)
+        self.released = student.make_student_notebook(solution, "06_tiny")
+        self.solutions = assignments.Solutions(root / "solutions")
+
+    def notebook(self, size=RIGHT_SIZE, params=RIGHT_PARAMS, extra=(), after=1, edit=None):
+        """The released notebook with these bodies (None keeps the stub) and ``extra`` learner cells
+        inserted after cell ``after`` (the setup cell)."""
+        notebook = nbformat.reads(nbformat.writes(self.released), as_version=4)
+        if size is not None:
+            notebook.cells[2].source = "def conv_output_size(n, f, p, s):\n" + size
+        if params is not None:
+            notebook.cells[4].source = "def conv_param_count(f, rank, c_in, c_out):\n" + params
+        for offset, source in enumerate(extra):
+            notebook.cells.insert(after + 1 + offset, nbformat.v4.new_code_cell(source))
+        if edit is not None:
+            edit(notebook)
+        return notebook
+
+    def make(self, name, folder="submissions", **options):
+        """Write a submission (see :meth:`notebook`) and return its path."""
+        path = self.root / folder / f"{name}.ipynb"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        nbformat.write(self.notebook(**options), path)
+        return path
+
+    def read(self, paths):
+        return assignments.read_submissions([*paths], self.solutions)
+
+
+def statuses(result):
+    return {name: (exercise.status, exercise.points) for name, exercise in result.exercises.items()}

@@ -292,8 +292,41 @@ def is_student_notebook(notebook) -> bool:
     return isinstance(course, dict) and course.get("student_version") is True
 
 
+def parse_notebook(data: bytes, path) -> nbformat.NotebookNode:
+    """A notebook from its bytes (already read), validated.
+
+    Args:
+        data: the file's bytes.
+        path: the file's name, for messages.
+
+    Returns:
+        The notebook (nbformat version 4).
+
+    Raises:
+        NotebookFormatError: not UTF-8, not JSON, or not a valid notebook (the message names ``path``).
+
+    Example:
+        >>> parse_notebook(b"Dear teacher", "essay.ipynb")
+        Traceback (most recent call last):
+        utils.errors.NotebookFormatError: essay.ipynb: not a notebook (empty or not JSON)
+    """
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError:
+        raise NotebookFormatError(f"{path}: not a notebook (not UTF-8 text)") from None
+    try:
+        notebook = nbformat.reads(text, as_version=4)
+        nbformat.validate(notebook)
+    except nbformat.reader.NotJSONError:
+        raise NotebookFormatError(f"{path}: not a notebook (empty or not JSON)") from None
+    except Exception as error:  # nbformat raises ValidationError, AttributeError, TypeError, KeyError...
+        reason = " ".join(str(error).split())[:200] or type(error).__name__
+        raise NotebookFormatError(f"{path}: not a valid notebook ({reason})") from None
+    return notebook
+
+
 def read_notebook(path) -> nbformat.NotebookNode:
-    """Read and validate a notebook file.
+    """Read and validate a notebook file (see :func:`parse_notebook`).
 
     Raises:
         NotebookFormatError: the file cannot be read or is not a valid notebook (the message names
@@ -301,19 +334,10 @@ def read_notebook(path) -> nbformat.NotebookNode:
     """
     path = Path(path)
     try:
-        with open(path, encoding="utf-8") as handle:
-            notebook = nbformat.read(handle, as_version=4)
-        nbformat.validate(notebook)
+        data = path.read_bytes()
     except OSError as error:
         raise NotebookFormatError(f"{path}: cannot read it ({error.strerror or error})") from None
-    except UnicodeDecodeError:
-        raise NotebookFormatError(f"{path}: not a notebook (not UTF-8 text)") from None
-    except nbformat.reader.NotJSONError:
-        raise NotebookFormatError(f"{path}: not a notebook (empty or not JSON)") from None
-    except Exception as error:  # nbformat raises ValidationError, AttributeError, TypeError, KeyError...
-        reason = " ".join(str(error).split())[:200] or type(error).__name__
-        raise NotebookFormatError(f"{path}: not a valid notebook ({reason})") from None
-    return notebook
+    return parse_notebook(data, path)
 
 
 def _same_file(first: Path, second: Path) -> bool:

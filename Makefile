@@ -1,13 +1,13 @@
 # Course commands: a thin layer over `python -m utils.course COMMAND` (utils/course/cli.py), which
 # also works without make (Windows: `py -m utils.course COMMAND`). On a fresh clone `make demo` or
 # `make test` alone sets everything up first: every command checks the setup stamp
-# $(VENV)/.course-setup-done (remade when requirements.txt or pyproject.toml change).
+# $(VENV)/.course-setup-done (remade when requirements.txt, requirements-dev.txt or pyproject.toml change).
 PYTHON   ?= python3
 VENV     ?= .venv
 AUDIENCE ?= both
 COURSE   := $(PYTHON) -m utils.course --venv $(VENV)
 
-.PHONY: setup demo test test-lib students grade site diagrams benchmarks mirror clean
+.PHONY: setup demo test test-lib lint students grade site diagrams benchmarks mirror clean
 
 # Install (once) and prepare the assets: fetch what is missing (from $$COURSE_ASSETS, ../shared or
 # the canonical sources), verify every checksum, convert dlib's face ResNet to Keras.
@@ -25,6 +25,10 @@ test:
 # Library tests only (no notebooks).
 test-lib:
 	$(COURSE) test-lib
+
+# Lint and format check (ruff check, then ruff format --check; the rules are in pyproject.toml).
+lint:
+	$(COURSE) lint
 
 # Generate the student notebooks (solutions replaced by stubs) into notebooks/student/.
 students:

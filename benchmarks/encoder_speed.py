@@ -23,8 +23,8 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from utils import config, files  # noqa: E402
-from utils.faces import CHIP_SIZE, encode_chips, load_encoder  # noqa: E402
+from utils import config, files
+from utils.faces import CHIP_SIZE, encode_chips, load_encoder
 
 BATCH_SIZES = (1, 8, 32)
 
@@ -50,8 +50,7 @@ def faces_per_second(model, batch_size: int, seconds: float, rng: np.random.Gene
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--seconds", type=float, default=config.pick(normal=5.0, fast=1.5),
-                        help="time per batch size")
+    parser.add_argument("--seconds", type=float, default=config.pick(normal=5.0, fast=1.5), help="time per batch size")
     parser.add_argument("--json", type=Path, help="also write the figures to this JSON file")
     args = parser.parse_args(argv)
 
@@ -64,16 +63,25 @@ def main(argv: list[str] | None = None) -> int:
         rate, milliseconds = faces_per_second(model, batch_size, args.seconds, rng)
         results[str(batch_size)] = round(rate, 1)
         cpu_ms[str(batch_size)] = round(milliseconds, 2)
-        print(f"batch {batch_size:3d}: {rate:8.1f} faces/s   {milliseconds:6.2f} CPU ms/face "
-              f"(idle {cores} cores would give about {1000.0 * cores / milliseconds:.0f} faces/s)")
+        print(
+            f"batch {batch_size:3d}: {rate:8.1f} faces/s   {milliseconds:6.2f} CPU ms/face "
+            f"(idle {cores} cores would give about {1000.0 * cores / milliseconds:.0f} faces/s)"
+        )
     load_after = os.getloadavg()[0]
-    print(f"CPU cores: {cores}; load average (1 min) before {load_before:.2f}, after {load_after:.2f}"
-          + ("  <- the CPU was shared: figures are lower bounds" if max(load_before, load_after) > 1.5
-             else ""))
+    print(
+        f"CPU cores: {cores}; load average (1 min) before {load_before:.2f}, after {load_after:.2f}"
+        + ("  <- the CPU was shared: figures are lower bounds" if max(load_before, load_after) > 1.5 else "")
+    )
     if args.json:
-        record = {"faces_per_second": results, "cpu_ms_per_face": cpu_ms, "cpu_count": cores,
-                  "load_average_before": round(load_before, 2), "load_average_after": round(load_after, 2),
-                  "seconds_per_batch_size": args.seconds, "target_batch32": 250}
+        record = {
+            "faces_per_second": results,
+            "cpu_ms_per_face": cpu_ms,
+            "cpu_count": cores,
+            "load_average_before": round(load_before, 2),
+            "load_average_after": round(load_after, 2),
+            "seconds_per_batch_size": args.seconds,
+            "target_batch32": 250,
+        }
         files.write_text(args.json, json.dumps(record, indent=2) + "\n")
         print(f"wrote {args.json}")
     return 0

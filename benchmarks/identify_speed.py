@@ -45,8 +45,7 @@ import zipfile
 import numpy as np
 
 from utils import assets, config, files
-from utils.faces import NOT_RECOGNIZED, FaceDatabase, encode_chips, load_lfw_chips
-from utils.faces import chip_cache
+from utils.faces import NOT_RECOGNIZED, FaceDatabase, chip_cache, encode_chips, load_lfw_chips
 from utils.faces import index as index_module
 from utils.faces.constants import FLIP_DEFAULT
 from utils.faces.distractors import DistractorModel
@@ -72,8 +71,15 @@ def lfw_encodings(progress: bool = True) -> tuple[np.ndarray, np.ndarray]:
     encoder_file = assets.resolve("dlib_face_resnet_keras")
     sidecar = encoder_file.with_name(encoder_file.name + ".sha256")
     encoder_key = sidecar.read_text() if sidecar.is_file() else f"{encoder_file.stat().st_size}"
-    key = json.dumps({"images": [str(path.relative_to(images)) for path in paths], "encoder": encoder_key,
-                      "chips": chip_cache.chip_settings(), "flip": FLIP_DEFAULT}, sort_keys=True)
+    key = json.dumps(
+        {
+            "images": [str(path.relative_to(images)) for path in paths],
+            "encoder": encoder_key,
+            "chips": chip_cache.chip_settings(),
+            "flip": FLIP_DEFAULT,
+        },
+        sort_keys=True,
+    )
     cache = CACHE_DIR / f"lfw_encodings_{hashlib.sha256(key.encode()).hexdigest()[:16]}.npz"
     names = np.array([path.parent.name for path in paths])
     if cache.is_file():
@@ -103,12 +109,18 @@ def split_lfw(encodings: np.ndarray, names: np.ndarray) -> dict:
     enrolled = np.array([first[name] for name in sorted(repeated)])
     genuine = np.array([row for row, name in enumerate(names) if name in repeated and first[name] != row])
     impostors = np.array([row for row, name in enumerate(names) if name not in repeated])
-    return {"enrolled_names": names[enrolled], "enrolled": encodings[enrolled],
-            "genuine": encodings[genuine], "genuine_names": names[genuine], "impostors": encodings[impostors]}
+    return {
+        "enrolled_names": names[enrolled],
+        "enrolled": encodings[enrolled],
+        "genuine": encodings[genuine],
+        "genuine_names": names[genuine],
+        "impostors": encodings[impostors],
+    }
 
 
-def build_gallery(split: dict, model: DistractorModel, k: int, seed: int, index: str,
-                  photos: int = PHOTOS_PER_DISTRACTOR) -> FaceDatabase:
+def build_gallery(
+    split: dict, model: DistractorModel, k: int, seed: int, index: str, photos: int = PHOTOS_PER_DISTRACTOR
+) -> FaceDatabase:
     """K enrolled vectors: the real enrolled photos and K - len(real) synthetic distractors."""
     count = max(0, k - len(split["enrolled"]))
     distractors, person = model.sample(count, photos, seed=seed)
@@ -124,9 +136,11 @@ def accuracy(answers, split: dict) -> dict:
     names = [name for _, name in answers]
     right = np.array([answer == truth for answer, truth in zip(names[:genuine], split["genuine_names"])])
     rejected = np.array([answer == NOT_RECOGNIZED for answer in names[genuine:]])
-    return {"genuine_identified": round(float(right.mean()), 4),
-            "impostors_rejected": round(float(rejected.mean()), 4),
-            "overall": round(float(np.concatenate([right, rejected]).mean()), 4)}
+    return {
+        "genuine_identified": round(float(right.mean()), 4),
+        "impostors_rejected": round(float(rejected.mean()), 4),
+        "overall": round(float(np.concatenate([right, rejected]).mean()), 4),
+    }
 
 
 def accuracy_vs_k(split: dict, model: DistractorModel, sizes, seed: int, threshold: float = 0.6) -> dict:
@@ -149,8 +163,11 @@ def accuracy_vs_k(split: dict, model: DistractorModel, sizes, seed: int, thresho
         start = stop
         answers = []
         for distance_real, row, distance_distractor in zip(best_real, best_real_row, nearest):
-            distance, name = ((distance_real, split["enrolled_names"][row]) if distance_real <= distance_distractor
-                              else (distance_distractor, "distractor"))
+            distance, name = (
+                (distance_real, split["enrolled_names"][row])
+                if distance_real <= distance_distractor
+                else (distance_distractor, "distractor")
+            )
             answers.append((distance, name if distance < threshold else NOT_RECOGNIZED))
         results[str(size)] = accuracy(answers, split)
     return results
@@ -166,8 +183,9 @@ def course_loop_identify(database: dict, probe: np.ndarray, threshold: float = 0
     return (min_dist, identity) if min_dist < threshold else (min_dist, NOT_RECOGNIZED)
 
 
-def measure_kind(exact: FaceDatabase, kind: str, probes: np.ndarray, exact_rows: np.ndarray,
-                 timing_probes: np.ndarray, genuine: int) -> tuple[FaceDatabase, dict]:
+def measure_kind(
+    exact: FaceDatabase, kind: str, probes: np.ndarray, exact_rows: np.ndarray, timing_probes: np.ndarray, genuine: int
+) -> tuple[FaceDatabase, dict]:
     """Build ``kind`` over the same vectors as ``exact`` (no copy of them); time it interleaved with exact."""
     database = copy.copy(exact)  # shares the vectors; its own index
     database.index_kind = kind
@@ -187,12 +205,18 @@ def measure_kind(exact: FaceDatabase, kind: str, probes: np.ndarray, exact_rows:
         index_times.append(time.perf_counter() - started)
     info = database.index_info()
     return database, {
-        "kind": kind, "build_s": round(build_seconds, 2), "ms": _median_ms(index_times),
-        "ms_p90": round(1e3 * float(np.percentile(index_times, 90)), 4), "exact_ms": _median_ms(exact_times),
+        "kind": kind,
+        "build_s": round(build_seconds, 2),
+        "ms": _median_ms(index_times),
+        "ms_p90": round(1e3 * float(np.percentile(index_times, 90)), 4),
+        "exact_ms": _median_ms(exact_times),
         "recall_at_1": round(float(np.mean(rows[:genuine] == exact_rows[:genuine])), 4),
         "recall_at_1_impostors": round(float(np.mean(rows[genuine:] == exact_rows[genuine:])), 4),
-        "memory_mb": round(info["memory_bytes"] / 1e6, 1), "lists": info["lists"], "probes": info["probes"],
-        "rerank": info["rerank"]}
+        "memory_mb": round(info["memory_bytes"] / 1e6, 1),
+        "lists": info["lists"],
+        "probes": info["probes"],
+        "rerank": info["rerank"],
+    }
 
 
 def small_k_speedup(split: dict, model: DistractorModel, seed: int) -> dict:
@@ -217,7 +241,7 @@ def small_k_speedup(split: dict, model: DistractorModel, seed: int) -> dict:
         loop.append(time.perf_counter() - started)
         for name, database in databases.items():
             started = time.perf_counter()
-            for candidate in probes[20 * repeat % 236:][:20]:
+            for candidate in probes[20 * repeat % 236 :][:20]:
                 database.identify(candidate)
             times[f"{name}_one_probe"].append((time.perf_counter() - started) / 20)
             started = time.perf_counter()
@@ -228,14 +252,23 @@ def small_k_speedup(split: dict, model: DistractorModel, seed: int) -> dict:
     # The fastest path that gives the exact answers (the index counts if its recall@1 is >= 0.99).
     eligible = {name: value for name, value in paths.items() if name.startswith("exact") or recall >= 0.99}
     fastest = min(eligible, key=eligible.get)
-    return {"k": SMALL_K, "course_loop_ms": _median_ms(loop), "paths_ms": paths, "fastest_path": fastest,
-            "speedup": round(float(np.median(loop)) * 1e3 / paths[fastest], 1), "ivf_pq_recall_at_1": round(recall, 4)}
+    return {
+        "k": SMALL_K,
+        "course_loop_ms": _median_ms(loop),
+        "paths_ms": paths,
+        "fastest_path": fastest,
+        "speedup": round(float(np.median(loop)) * 1e3 / paths[fastest], 1),
+        "ivf_pq_recall_at_1": round(recall, 4),
+    }
 
 
 def run(k: int, kinds=("ivf-pq",), seed: int = 0, timing_probes: int = 200, progress: bool = True) -> dict:
     """Every figure of the benchmark (see the module docstring)."""
-    results: dict = {"cpu_count": os.cpu_count(), "load_average_1min": round(os.getloadavg()[0], 2),
-                     "fast_mode": config.FAST}
+    results: dict = {
+        "cpu_count": os.cpu_count(),
+        "load_average_1min": round(os.getloadavg()[0], 2),
+        "fast_mode": config.FAST,
+    }
     started = time.perf_counter()
     if not index_module.faiss_available():
         raise SystemExit("this benchmark needs FAISS: pip install faiss-cpu")
@@ -245,8 +278,12 @@ def run(k: int, kinds=("ivf-pq",), seed: int = 0, timing_probes: int = 200, prog
     model = DistractorModel.fit(encodings, names)
     genuine = len(split["genuine"])
     probes = np.concatenate([split["genuine"], split["impostors"]]).astype(np.float32)
-    results.update(lfw_images=len(encodings), enrolled_real=len(split["enrolled"]), genuine_probes=genuine,
-                   impostor_probes=len(split["impostors"]))
+    results.update(
+        lfw_images=len(encodings),
+        enrolled_real=len(split["enrolled"]),
+        genuine_probes=genuine,
+        impostor_probes=len(split["impostors"]),
+    )
 
     started = time.perf_counter()
     exact = build_gallery(split, model, k, seed, index="exact")
@@ -258,7 +295,8 @@ def run(k: int, kinds=("ivf-pq",), seed: int = 0, timing_probes: int = 200, prog
     results["exact_accuracy"] = accuracy(exact_answers, split)
     results["nearest_distance_median"] = {
         "genuine": round(float(np.median([distance for distance, _ in exact_answers[:genuine]])), 4),
-        "impostors": round(float(np.median([distance for distance, _ in exact_answers[genuine:]])), 4)}
+        "impostors": round(float(np.median([distance for distance, _ in exact_answers[genuine:]])), 4),
+    }
     rng = np.random.default_rng(seed)
     timing = probes[rng.choice(len(probes), min(timing_probes, len(probes)), replace=False)]
 
@@ -269,13 +307,21 @@ def run(k: int, kinds=("ivf-pq",), seed: int = 0, timing_probes: int = 200, prog
         database, figures = measure_kind(exact, kind, probes, exact_rows, timing, genuine)
         answers = database.identify_many(probes)
         figures["accuracy"] = accuracy(answers, split)
-        figures["decisions_equal_exact"] = round(float(np.mean(
-            [(a[1] == b[1]) for a, b in zip(answers, exact_answers)])), 4)
+        figures["decisions_equal_exact"] = round(
+            float(np.mean([(a[1] == b[1]) for a, b in zip(answers, exact_answers)])), 4
+        )
         results["kinds"][kind] = figures
         database = None  # free the index before the next kind
     main = results["kinds"][kinds[0]]
-    results.update(exact_ms=main["exact_ms"], ann_kind=kinds[0], ann_ms=main["ms"], ann_recall_at_1=main["recall_at_1"],
-                   build_s=main["build_s"], memory_mb=main["memory_mb"], ann_accuracy=main["accuracy"])
+    results.update(
+        exact_ms=main["exact_ms"],
+        ann_kind=kinds[0],
+        ann_ms=main["ms"],
+        ann_recall_at_1=main["recall_at_1"],
+        build_s=main["build_s"],
+        memory_mb=main["memory_mb"],
+        ann_accuracy=main["accuracy"],
+    )
     exact = None
 
     sizes = sorted({size for size in (len(split["enrolled"]), 1_000, 10_000, 100_000, k) if size <= k})
@@ -289,11 +335,18 @@ def run(k: int, kinds=("ivf-pq",), seed: int = 0, timing_probes: int = 200, prog
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--k", type=int, default=config.pick(normal=1_000_000, fast=100_000),
-                        help="enrolled vectors (default 1e6; fast mode 1e5)")
-    parser.add_argument("--kinds", default="ivf-pq",
-                        help="comma-separated index kinds to measure; the first gives ann_* (default ivf-pq; "
-                             "ivf-flat,hnsw for docs/SCALING.md: HNSW takes minutes to build at 1e6)")
+    parser.add_argument(
+        "--k",
+        type=int,
+        default=config.pick(normal=1_000_000, fast=100_000),
+        help="enrolled vectors (default 1e6; fast mode 1e5)",
+    )
+    parser.add_argument(
+        "--kinds",
+        default="ivf-pq",
+        help="comma-separated index kinds to measure; the first gives ann_* (default ivf-pq; "
+        "ivf-flat,hnsw for docs/SCALING.md: HNSW takes minutes to build at 1e6)",
+    )
     parser.add_argument("--seed", type=int, default=0, help="seed of the distractors and of the timed probes")
     parser.add_argument("--json", help="also write the figures to this JSON file")
     args = parser.parse_args(argv)
@@ -301,24 +354,34 @@ def main(argv=None) -> int:
     if args.json:
         files.check_writable(args.json, what="--json")
     results = run(args.k, kinds=kinds, seed=args.seed)
-    print(f"K = {results['k']:,} enrolled vectors ({results['enrolled_real']} real LFW people among synthetic "
-          f"distractors; {results['vectors_mb']:.0f} MB of float32 vectors)")
+    print(
+        f"K = {results['k']:,} enrolled vectors ({results['enrolled_real']} real LFW people among synthetic "
+        f"distractors; {results['vectors_mb']:.0f} MB of float32 vectors)"
+    )
     print(f"  exact search: {results['exact_ms']:.2f} ms per probe (median)")
     for kind, figures in results["kinds"].items():
-        print(f"  {kind}: {figures['ms']:.3f} ms per probe (median; p90 {figures['ms_p90']:.3f}), recall@1 "
-              f"{figures['recall_at_1']:.4f} genuine / {figures['recall_at_1_impostors']:.4f} impostors, build "
-              f"{figures['build_s']:.1f} s, index {figures['memory_mb']:.1f} MB, decisions equal to exact "
-              f"{100 * figures['decisions_equal_exact']:.2f} %")
+        print(
+            f"  {kind}: {figures['ms']:.3f} ms per probe (median; p90 {figures['ms_p90']:.3f}), recall@1 "
+            f"{figures['recall_at_1']:.4f} genuine / {figures['recall_at_1_impostors']:.4f} impostors, build "
+            f"{figures['build_s']:.1f} s, index {figures['memory_mb']:.1f} MB, decisions equal to exact "
+            f"{100 * figures['decisions_equal_exact']:.2f} %"
+        )
     print(f"  identification accuracy at 0.6, exact: {results['exact_accuracy']}")
     for size, figures in results["accuracy_vs_k"].items():
-        print(f"    K = {int(size):>9,}: genuine identified {100 * figures['genuine_identified']:.1f} %, "
-              f"impostors rejected {100 * figures['impostors_rejected']:.1f} %")
+        print(
+            f"    K = {int(size):>9,}: genuine identified {100 * figures['genuine_identified']:.1f} %, "
+            f"impostors rejected {100 * figures['impostors_rejected']:.1f} %"
+        )
     small = results["small_k"]
-    print(f"K = {small['k']:,}: course loop {small['course_loop_ms']:.1f} ms; fastest path {small['fastest_path']} "
-          f"{small['paths_ms'][small['fastest_path']]:.4f} ms -> {small['speedup']:.0f}x "
-          f"(all paths, ms per probe: {small['paths_ms']}; ivf-pq recall@1 there {small['ivf_pq_recall_at_1']:.4f})")
-    print(f"(CPU cores: {results['cpu_count']}, 1-min load average: {results['load_average_1min']:.2f} at start, "
-          f"{results['load_average_1min_end']:.2f} at the end)")
+    print(
+        f"K = {small['k']:,}: course loop {small['course_loop_ms']:.1f} ms; fastest path {small['fastest_path']} "
+        f"{small['paths_ms'][small['fastest_path']]:.4f} ms -> {small['speedup']:.0f}x "
+        f"(all paths, ms per probe: {small['paths_ms']}; ivf-pq recall@1 there {small['ivf_pq_recall_at_1']:.4f})"
+    )
+    print(
+        f"(CPU cores: {results['cpu_count']}, 1-min load average: {results['load_average_1min']:.2f} at start, "
+        f"{results['load_average_1min_end']:.2f} at the end)"
+    )
     if args.json:
         files.write_text(args.json, json.dumps(results, indent=2) + "\n")
         print(f"wrote {args.json}")

@@ -25,8 +25,9 @@ from utils.faces import FLIP_DEFAULT, evaluate_lfw
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--cold", action="store_true",
-                        help="detect and align every image again (ignore, then refresh, the chip cache)")
+    parser.add_argument(
+        "--cold", action="store_true", help="detect and align every image again (ignore, then refresh, the chip cache)"
+    )
     parser.add_argument("--compare-flip", action="store_true", help="also evaluate the other flip setting")
     parser.add_argument("--json", help="write the figures to this JSON file")
     parser.add_argument("--plot", help="save ROC + histograms of the default setting to this PNG")

@@ -56,11 +56,11 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-import numpy as np  # noqa: E402
+import numpy as np
 
-from utils import assets, config, files, image_io, losses  # noqa: E402
-from utils.nst import DEFAULT_PRESET, PRESETS, StyleTransfer, build_extractor, vgg  # noqa: E402
-from utils.nst.cli import DEFAULT_STEPS  # noqa: E402
+from utils import assets, config, files, image_io, losses
+from utils.nst import DEFAULT_PRESET, PRESETS, StyleTransfer, build_extractor, vgg
+from utils.nst.cli import DEFAULT_STEPS
 
 COURSE_LAYERS = dict(PRESETS["course"].style_layers)
 COURSE_CONTENT = PRESETS["course"].content_layer
@@ -101,7 +101,7 @@ def matmul_peak(dtype: str, size: int = 3072, repeats: int = 6) -> float:
         start = time.perf_counter()
         multiply(a).numpy()
         best = min(best, time.perf_counter() - start)
-    return 2 * size ** 3 / best / 1e9
+    return 2 * size**3 / best / 1e9
 
 
 def keras_vgg19(height, width, weight_source):
@@ -165,8 +165,16 @@ def per_step(size: int, steps: int, rounds: int, content_rgb, style_rgb, peaks: 
     style = style_rgb.astype(np.float32) / 255.0
 
     def engine_for(**kwargs):
-        return StyleTransfer(content_rgb, [style_rgb], init="content+noise", learning_rate=0.01,
-                             tv_weight=0.0, alpha=10, beta=40, **kwargs)
+        return StyleTransfer(
+            content_rgb,
+            [style_rgb],
+            init="content+noise",
+            learning_rate=0.01,
+            tv_weight=0.0,
+            alpha=10,
+            beta=40,
+            **kwargs,
+        )
 
     # the weights every Keras model gets: real blocks 1-3 (+ seeded random blocks 4-5 if no full file)
     course_engine = engine_for(preset="course", allow_random_weights=True, compute_dtype="float32")
@@ -179,59 +187,113 @@ def per_step(size: int, steps: int, rounds: int, content_rgb, style_rgb, peaks: 
     rows: dict = {}
 
     def add(name, step, style_layers, content_layer, dtype, note):
-        rows[name] = {"step": step, "style_layers": style_layers, "content_layer": content_layer,
-                      "dtype": dtype, "note": note, "rounds": []}
+        rows[name] = {
+            "step": step,
+            "style_layers": style_layers,
+            "content_layer": content_layer,
+            "dtype": dtype,
+            "note": note,
+            "rounds": [],
+        }
 
     model, image, c_t, s_t = course_setup(base, content, style, COURSE_LAYERS, COURSE_CONTENT, init, False)
-    add("course", course_step(model, image, c_t, s_t, COURSE_LAYERS, COURSE_CONTENT, True),
-        COURSE_LAYERS, COURSE_CONTENT, "float32", "the course's compiled step; " + course_note)
+    add(
+        "course",
+        course_step(model, image, c_t, s_t, COURSE_LAYERS, COURSE_CONTENT, True),
+        COURSE_LAYERS,
+        COURSE_CONTENT,
+        "float32",
+        "the course's compiled step; " + course_note,
+    )
     model, image, c_t, s_t = course_setup(base, content, style, COURSE_LAYERS, COURSE_CONTENT, init, False)
-    add("eager", course_step(model, image, c_t, s_t, COURSE_LAYERS, COURSE_CONTENT, False),
-        COURSE_LAYERS, COURSE_CONTENT, "float32", "eager GradientTape; " + course_note)
+    add(
+        "eager",
+        course_step(model, image, c_t, s_t, COURSE_LAYERS, COURSE_CONTENT, False),
+        COURSE_LAYERS,
+        COURSE_CONTENT,
+        "float32",
+        "eager GradientTape; " + course_note,
+    )
     course_engine.image.assign(init)
-    add("engine_course", course_engine.train_step, COURSE_LAYERS, COURSE_CONTENT, "float32",
-        "engine, course layers, same weights as 'course'")
+    add(
+        "engine_course",
+        course_engine.train_step,
+        COURSE_LAYERS,
+        COURSE_CONTENT,
+        "float32",
+        "engine, course layers, same weights as 'course'",
+    )
     model, image, c_t, s_t = course_setup(base, content, style, engine_layers, engine_content, init, True)
-    add("course_same", course_step(model, image, c_t, s_t, engine_layers, engine_content, True),
-        engine_layers, engine_content, "float32",
-        "course code, engine objective, model outputs all 5 blocks (GFLOP: what the loss needs)")
+    add(
+        "course_same",
+        course_step(model, image, c_t, s_t, engine_layers, engine_content, True),
+        engine_layers,
+        engine_content,
+        "float32",
+        "course code, engine objective, model outputs all 5 blocks (GFLOP: what the loss needs)",
+    )
     engine = engine_for()
     engine.image.assign(init)
-    add("engine", engine.train_step, engine_layers, engine_content, engine.precision.dtype,
+    add(
+        "engine",
+        engine.train_step,
+        engine_layers,
+        engine_content,
+        engine.precision.dtype,
         f"engine, default settings: {ENGINE_PRESET.name}, truncated at {engine.extractor.built_layers[-1]}, "
-        f"{engine.precision.reason}")
+        f"{engine.precision.reason}",
+    )
     other = "float32" if choice.dtype == "bfloat16" else "bfloat16"
     other_engine = engine_for(compute_dtype=other)
     other_engine.image.assign(init)
-    add(f"engine_{other}", other_engine.train_step, engine_layers, engine_content, other,
-        f"engine, {other} asked for explicitly")
+    add(
+        f"engine_{other}",
+        other_engine.train_step,
+        engine_layers,
+        engine_content,
+        other,
+        f"engine, {other} asked for explicitly",
+    )
 
     loads = [load_now()]
     for row in rows.values():  # compile and warm up
         row["step"]()
     for round_index in range(rounds):
-        for name, row in rows.items():
+        for row in rows.values():
             start = time.perf_counter()
             for _ in range(steps):
                 value = row["step"]()
             row["last"] = _total(value)
             row["rounds"].append((time.perf_counter() - start) / steps)
         loads.append(load_now())
-        print(f"  round {round_index + 1}/{rounds}: " + ", ".join(
-            f"{name} {row['rounds'][-1]:.3f}" for name, row in rows.items()) + f" s/step (load {loads[-1]})",
-            flush=True)
+        print(
+            f"  round {round_index + 1}/{rounds}: "
+            + ", ".join(f"{name} {row['rounds'][-1]:.3f}" for name, row in rows.items())
+            + f" s/step (load {loads[-1]})",
+            flush=True,
+        )
 
     table = {}
     for name, row in rows.items():
         seconds = statistics.median(row["rounds"])
         gflop = step_gflops(row["style_layers"], row["content_layer"], size, size)
-        table[name] = {"seconds_per_step": seconds, "dtype": row["dtype"], "gflop_per_step": gflop,
-                       "gflops": gflop / seconds, "fraction_of_peak": gflop / seconds / peaks[row["dtype"]],
-                       "final_total": row["last"], "seconds_per_step_by_round": row["rounds"],
-                       "timed_steps": steps * rounds, "note": row["note"]}
-        print(f"  {name:16s} {seconds:7.3f} s/step  {gflop:6.1f} GFLOP  {gflop / seconds:6.1f} GFLOP/s "
-              f"({100 * table[name]['fraction_of_peak']:4.1f}% of the {row['dtype']} peak)  "
-              f"final J {row['last']:.6g}  {row['note']}", flush=True)
+        table[name] = {
+            "seconds_per_step": seconds,
+            "dtype": row["dtype"],
+            "gflop_per_step": gflop,
+            "gflops": gflop / seconds,
+            "fraction_of_peak": gflop / seconds / peaks[row["dtype"]],
+            "final_total": row["last"],
+            "seconds_per_step_by_round": row["rounds"],
+            "timed_steps": steps * rounds,
+            "note": row["note"],
+        }
+        print(
+            f"  {name:16s} {seconds:7.3f} s/step  {gflop:6.1f} GFLOP  {gflop / seconds:6.1f} GFLOP/s "
+            f"({100 * table[name]['fraction_of_peak']:4.1f}% of the {row['dtype']} peak)  "
+            f"final J {row['last']:.6g}  {row['note']}",
+            flush=True,
+        )
 
     def ratio(a, b):
         return table[a]["seconds_per_step"] / table[b]["seconds_per_step"]
@@ -250,16 +312,24 @@ def per_step(size: int, steps: int, rounds: int, content_rgb, style_rgb, peaks: 
     }
     for key, value in summary.items():
         print(f"  {key:48s} {value:8.3f}" + ("x" if key.startswith("speedup") else ""))
-    return {"size": size, "timed_steps": steps * rounds, "rounds": rounds, "rows": table, "summary": summary,
-            "random_layers": list(random_layers), "load": loads}
+    return {
+        "size": size,
+        "timed_steps": steps * rounds,
+        "rounds": rounds,
+        "rows": table,
+        "summary": summary,
+        "random_layers": list(random_layers),
+        "load": loads,
+    }
 
 
 def ssim(first: np.ndarray, second: np.ndarray) -> float:
     """Structural similarity of two uint8 RGB images (``tf.image.ssim``, max value 255)."""
     import tensorflow as tf
 
-    return float(tf.image.ssim(tf.constant(first[None], tf.float32), tf.constant(second[None], tf.float32),
-                               max_val=255.0)[0])
+    return float(
+        tf.image.ssim(tf.constant(first[None], tf.float32), tf.constant(second[None], tf.float32), max_val=255.0)[0]
+    )
 
 
 def float32_judge(content_rgb, style_rgb):
@@ -267,8 +337,9 @@ def float32_judge(content_rgb, style_rgb):
     import tensorflow as tf
 
     judge = StyleTransfer(content_rgb, [style_rgb], compute_dtype="float32", coarse_scale=None, **TTQ_OBJECTIVE)
-    evaluate = tf.function(judge.compute_losses, input_signature=[
-        tf.TensorSpec([1, judge.height, judge.width, 3], tf.float32)])
+    evaluate = tf.function(
+        judge.compute_losses, input_signature=[tf.TensorSpec([1, judge.height, judge.width, 3], tf.float32)]
+    )
 
     def total(image) -> float:
         return float(evaluate(tf.constant(image, tf.float32))["total"])
@@ -289,20 +360,28 @@ def quality_guard(size: int, steps: int, content_rgb, style_rgb, judge_total, im
         results[dtype] = (engine.image.numpy(), result.image)
         written.append(str(image_io.save_image(Path(image_dir) / f"guard_{size}_{dtype}.png", result.image)))
     exact, rounded = (judge_total(results[dtype][0]) for dtype in ("float32", "bfloat16"))
-    record = {"size": size, "optimizer": "adam", "steps": steps, "final_total_float32": exact,
-              "final_total_bfloat16_judged_in_float32": rounded,
-              "relative_loss_difference": abs(rounded - exact) / exact,
-              "ssim": ssim(results["float32"][1], results["bfloat16"][1]), "images": written}
+    record = {
+        "size": size,
+        "optimizer": "adam",
+        "steps": steps,
+        "final_total_float32": exact,
+        "final_total_bfloat16_judged_in_float32": rounded,
+        "relative_loss_difference": abs(rounded - exact) / exact,
+        "ssim": ssim(results["float32"][1], results["bfloat16"][1]),
+        "images": written,
+    }
     record["passes"] = record["relative_loss_difference"] <= 0.01 and record["ssim"] >= 0.98
-    print(f"  {steps} Adam steps: final total float32 {exact:.6g}, bfloat16 {rounded:.6g} (judged in float32): "
-          f"{100 * record['relative_loss_difference']:.2f} % apart (target <= 1 %); SSIM {record['ssim']:.4f} "
-          f"(target >= 0.98): {'passes' if record['passes'] else 'FAILS'}", flush=True)
+    print(
+        f"  {steps} Adam steps: final total float32 {exact:.6g}, bfloat16 {rounded:.6g} (judged in float32): "
+        f"{100 * record['relative_loss_difference']:.2f} % apart (target <= 1 %); SSIM {record['ssim']:.4f} "
+        f"(target >= 0.98): {'passes' if record['passes'] else 'FAILS'}",
+        flush=True,
+    )
     return record
 
 
 def time_to_quality(size: int, reference_steps: int, content_rgb, style_rgb, judge, judge_total) -> dict:
     """The course's settings (Adam lr 0.01, ``reference_steps``) against the engine to the same loss."""
-    import tensorflow as tf
     from tqdm.auto import tqdm
 
     content = content_rgb.astype(np.float32) / 255.0
@@ -314,35 +393,51 @@ def time_to_quality(size: int, reference_steps: int, content_rgb, style_rgb, jud
     step = course_step(model, image, c_t, s_t, layers, content_layer, True)
     before = load_now()
     durations = []  # the first step compiles: it is counted at the median step time
-    for _ in tqdm(range(reference_steps), desc="course Adam lr 0.01", leave=False,
-                  disable=not sys.stderr.isatty()):
+    for _ in tqdm(range(reference_steps), desc="course Adam lr 0.01", leave=False, disable=not sys.stderr.isatty()):
         start = time.perf_counter()
         step()
         durations.append(time.perf_counter() - start)
     durations[0] = float(np.median(durations[1:])) if len(durations) > 1 else durations[0]
     reference_seconds = float(np.sum(durations))
     reference_total = judge_total(image.numpy())
-    print(f"  course Adam lr 0.01: {reference_steps} steps, {reference_seconds:.1f} s "
-          f"({reference_seconds / reference_steps:.3f} s/step) -> total {reference_total:.6g} (load {before})",
-          flush=True)
+    print(
+        f"  course Adam lr 0.01: {reference_steps} steps, {reference_seconds:.1f} s "
+        f"({reference_seconds / reference_steps:.3f} s/step) -> total {reference_total:.6g} (load {before})",
+        flush=True,
+    )
 
     def engine_run(label, **settings):
         engine = StyleTransfer(content_rgb, [style_rgb], **TTQ_OBJECTIVE, **settings)
         engine.image.assign(init)
-        result = engine.run(DEFAULT_STEPS, optimizer="lbfgs", target_total=reference_total,
-                            target_check=judge_total, progress=sys.stderr.isatty())
+        result = engine.run(
+            DEFAULT_STEPS,
+            optimizer="lbfgs",
+            target_total=reference_total,
+            target_check=judge_total,
+            progress=sys.stderr.isatty(),
+        )
         reached = judge_total(engine.image.numpy()) <= reference_total
         seconds = result.history[-1]["seconds"] if reached else None
-        record = {"label": label, "compute_dtype": engine.precision.dtype,
-                  "compute_dtype_reason": engine.precision.reason, "coarse_scale": engine.settings.coarse_scale,
-                  "schedule": engine.schedule(DEFAULT_STEPS), "reached": reached,
-                  "steps_to_reference": result.steps if reached else None,
-                  "stages": result.stages, "seconds_to_reference": seconds,
-                  "speedup": reference_seconds / seconds if seconds else None, "load_after": load_now()}
+        record = {
+            "label": label,
+            "compute_dtype": engine.precision.dtype,
+            "compute_dtype_reason": engine.precision.reason,
+            "coarse_scale": engine.settings.coarse_scale,
+            "schedule": engine.schedule(DEFAULT_STEPS),
+            "reached": reached,
+            "steps_to_reference": result.steps if reached else None,
+            "stages": result.stages,
+            "seconds_to_reference": seconds,
+            "speedup": reference_seconds / seconds if seconds else None,
+            "load_after": load_now(),
+        }
         stages = " + ".join(f"{stage['steps']} at {stage['width']}x{stage['height']}" for stage in result.stages)
         if reached:
-            print(f"  {label}: reached it after {stages} L-BFGS evaluations, {seconds:.1f} s -> "
-                  f"{record['speedup']:.2f}x less wall time (load {record['load_after']})", flush=True)
+            print(
+                f"  {label}: reached it after {stages} L-BFGS evaluations, {seconds:.1f} s -> "
+                f"{record['speedup']:.2f}x less wall time (load {record['load_after']})",
+                flush=True,
+            )
         else:
             print(f"  {label}: did NOT reach it in {DEFAULT_STEPS} evaluations", flush=True)
         return record
@@ -350,12 +445,18 @@ def time_to_quality(size: int, reference_steps: int, content_rgb, style_rgb, jud
     default = engine_run("engine, default settings")
     single = engine_run("engine, float32, one scale", compute_dtype="float32", coarse_scale=None)
     record = {
-        "size": size, "reference_steps": reference_steps, "reference_total": reference_total,
-        "reference_seconds": reference_seconds, "reference_seconds_per_step": reference_seconds / reference_steps,
-        "engine_optimizer": "lbfgs", "engine_default": default, "engine_float32_one_scale": single,
+        "size": size,
+        "reference_steps": reference_steps,
+        "reference_total": reference_total,
+        "reference_seconds": reference_seconds,
+        "reference_seconds_per_step": reference_seconds / reference_steps,
+        "engine_optimizer": "lbfgs",
+        "engine_default": default,
+        "engine_float32_one_scale": single,
         "time_to_quality_speedup": default["speedup"],
         "time_to_quality_speedup_float32_one_scale": single["speedup"],
-        "load_before": before, "load_after": load_now(),
+        "load_before": before,
+        "load_after": load_now(),
         "weights_file": judge.extractor.provenance()["weights_file"],
         "weights_kind": judge.extractor.provenance()["weights_kind"],
     }
@@ -364,8 +465,13 @@ def time_to_quality(size: int, reference_steps: int, content_rgb, style_rgb, jud
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--size", type=int, action="append", dest="sizes",
-                        help="square size in pixels; repeat for several (default 256 and 400; fast 128)")
+    parser.add_argument(
+        "--size",
+        type=int,
+        action="append",
+        dest="sizes",
+        help="square size in pixels; repeat for several (default 256 and 400; fast 128)",
+    )
     parser.add_argument("--steps", type=int, help="timed steps per row and round (default 4; fast 1)")
     parser.add_argument("--rounds", type=int, help="interleaved timing rounds (default 3; fast 2)")
     parser.add_argument("--guard-steps", type=int, help="Adam steps of the quality guard (default 100; fast 8)")
@@ -395,28 +501,46 @@ def main(argv=None) -> int:
     cpu = config.read_cpu_features()
     choice = config.choose_compute_dtype("auto")
     native, why = config.native_bfloat16(cpu)
-    print(f"NST speed benchmark  (load average {os.getloadavg()} on {os.cpu_count()} CPUs: timings scale with "
-          "the load; run it on an idle machine)")
+    print(
+        f"NST speed benchmark  (load average {os.getloadavg()} on {os.cpu_count()} CPUs: timings scale with "
+        "the load; run it on an idle machine)"
+    )
     print(f"CPU: {cpu.model}; native bfloat16: {native} ({why}); engine dtype: {choice.dtype} ({choice.reason})")
     print("measuring the matmul peak ...", flush=True)
     peaks = {dtype: matmul_peak(dtype, size=1024 if fast else 3072) for dtype in ("float32", "bfloat16")}
     print(f"matmul peak: float32 {peaks['float32']:.0f} GFLOP/s, bfloat16 {peaks['bfloat16']:.0f} GFLOP/s")
     header = {
-        "cpu_model": cpu.model, "machine": platform.machine(), "cpu_count": os.cpu_count(),
-        "native_bfloat16": native, "native_bfloat16_reason": why,
-        "dtype_chosen": choice.dtype, "dtype_reason": choice.reason,
-        "peak_gflops": peaks, "peak_measured_with": f"compiled tf.matmul, square {1024 if fast else 3072} (best of 6)",
-        "loadavg_start": os.getloadavg(), "tensorflow": tf.__version__, "fast": fast,
+        "cpu_model": cpu.model,
+        "machine": platform.machine(),
+        "cpu_count": os.cpu_count(),
+        "native_bfloat16": native,
+        "native_bfloat16_reason": why,
+        "dtype_chosen": choice.dtype,
+        "dtype_reason": choice.reason,
+        "peak_gflops": peaks,
+        "peak_measured_with": f"compiled tf.matmul, square {1024 if fast else 3072} (best of 6)",
+        "loadavg_start": os.getloadavg(),
+        "tensorflow": tf.__version__,
+        "fast": fast,
         "weights": str(full) if full else f"{assets.resolve('vgg19_partial')} (partial: blocks 1-3 only)",
-        "content": str(content_path), "style": str(style_path), "sizes": sizes,
+        "content": str(content_path),
+        "style": str(style_path),
+        "sizes": sizes,
         "engine_steps_for_time_to_quality": DEFAULT_STEPS,
     }
     print(f"weights: {header['weights']}")
     if not full:
-        print("NOTE: the full VGG19 file is absent: rows at the course's layers use seeded RANDOM weights for "
-              "blocks 4-5 (timing only); everything on the engine's objective uses real ImageNet weights.")
-    record = {"header": header, "per_step": [], "quality_guard": [], "time_to_quality": None,
-              "time_to_quality_by_size": []}
+        print(
+            "NOTE: the full VGG19 file is absent: rows at the course's layers use seeded RANDOM weights for "
+            "blocks 4-5 (timing only); everything on the engine's objective uses real ImageNet weights."
+        )
+    record = {
+        "header": header,
+        "per_step": [],
+        "quality_guard": [],
+        "time_to_quality": None,
+        "time_to_quality_by_size": [],
+    }
     for size in sizes:
         content_rgb = image_io.load_image(content_path, (size, size))
         style_rgb = image_io.load_image(style_path, (size, size))
@@ -425,13 +549,18 @@ def main(argv=None) -> int:
             record["per_step"].append(per_step(size, steps, rounds, content_rgb, style_rgb, peaks, choice))
         judge, judge_total = float32_judge(content_rgb, style_rgb)
         print(f"\n== quality guard, {size}x{size} px: bfloat16 against float32 ==", flush=True)
-        record["quality_guard"].append(quality_guard(size, guard_steps, content_rgb, style_rgb, judge_total,
-                                                     args.image_dir or config.output_dir("nst_speed")))
+        record["quality_guard"].append(
+            quality_guard(
+                size, guard_steps, content_rgb, style_rgb, judge_total, args.image_dir or config.output_dir("nst_speed")
+            )
+        )
         if not args.skip_ttq:
-            print(f"\n== time to quality, {size}x{size} px, real weights, {ENGINE_PRESET.name} objective ==",
-                  flush=True)
+            print(
+                f"\n== time to quality, {size}x{size} px, real weights, {ENGINE_PRESET.name} objective ==", flush=True
+            )
             record["time_to_quality_by_size"].append(
-                time_to_quality(size, ttq_steps, content_rgb, style_rgb, judge, judge_total))
+                time_to_quality(size, ttq_steps, content_rgb, style_rgb, judge, judge_total)
+            )
     if record["time_to_quality_by_size"]:
         record["time_to_quality"] = record["time_to_quality_by_size"][0]
     record["loadavg_end"] = os.getloadavg()

@@ -26,6 +26,7 @@ def converted_path():
 
 # ---- style transfer (tests/test_nst_*.py) ---------------------------------------------------
 
+
 def _find_asset(name: str):
     from utils import assets
 
@@ -50,6 +51,7 @@ def images():
 
 
 # ---- browser tests (tests/test_site_browser.py, tests/test_jupyterlab_browser.py) ----------------
+
 
 def pytest_terminal_summary(terminalreporter):
     """Say once, in one line, that the browser tests were skipped for want of Chromium."""

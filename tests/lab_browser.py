@@ -37,6 +37,16 @@ LAB_SETTINGS = {
 WIDGET_ERRORS = ("Error displaying widget", "Failed to load model class")
 
 
+def write_notebook(path: Path, cells: list[str]) -> Path:
+    """Write a notebook of code ``cells`` (sources) for a browser test, with the python3 kernel."""
+    import nbformat
+
+    notebook = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(source) for source in cells])
+    notebook.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3 (ipykernel)", "language": "python"}
+    nbformat.write(notebook, path)
+    return path
+
+
 def free_port() -> int:
     """A TCP port on 127.0.0.1 that nothing listens on now (the OS picks it)."""
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
@@ -77,37 +87,56 @@ class JupyterLab:
 
     def api(self, path: str, method: str = "GET"):
         """Call the server's REST API with the token; the decoded JSON answer (None when empty)."""
-        request = urllib.request.Request(f"{self.url}{path}", method=method,
-                                         headers={"Authorization": f"token {self.token}"})
+        request = urllib.request.Request(
+            f"{self.url}{path}", method=method, headers={"Authorization": f"token {self.token}"}
+        )
         with urllib.request.urlopen(request, timeout=10) as answer:
             body = answer.read()
         return json.loads(body) if body else None
 
-    def __enter__(self):
+    def command(self) -> list[str]:
+        """The server's command line (a subclass serves another front end, e.g. Notebook 7)."""
         settings = self._write_settings()
-        environment = dict(os.environ, JUPYTER_RUNTIME_DIR=str(self.state / "runtime"),
-                           JUPYTER_CONFIG_DIR=str(self.state / "config"), **self.environment)
-        command = [sys.executable, "-m", "jupyterlab", "--no-browser", "--ip=127.0.0.1",
-                   f"--port={self.port}", "--port-retries=0", f"--IdentityProvider.token={self.token}",
-                   f"--ServerApp.root_dir={self.root}", f"--LabApp.user_settings_dir={settings}",
-                   f"--LabApp.workspaces_dir={self.state / 'workspaces'}",
-                   "--ServerApp.open_browser=False", "--LabApp.news_url=", "--ServerApp.allow_root=True"]
+        return [
+            sys.executable,
+            "-m",
+            "jupyterlab",
+            "--no-browser",
+            "--ip=127.0.0.1",
+            f"--port={self.port}",
+            "--port-retries=0",
+            f"--IdentityProvider.token={self.token}",
+            f"--ServerApp.root_dir={self.root}",
+            f"--LabApp.user_settings_dir={settings}",
+            f"--LabApp.workspaces_dir={self.state / 'workspaces'}",
+            "--ServerApp.open_browser=False",
+            "--LabApp.news_url=",
+            "--ServerApp.allow_root=True",
+        ]
+
+    def __enter__(self):
+        environment = dict(
+            os.environ,
+            JUPYTER_RUNTIME_DIR=str(self.state / "runtime"),
+            JUPYTER_CONFIG_DIR=str(self.state / "config"),
+            **self.environment,
+        )
+        command = self.command()
         self.state.mkdir(parents=True, exist_ok=True)
         log = open(self.log_path, "w")
-        self.process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, env=environment,
-                                        cwd=self.root)
+        self.process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, env=environment, cwd=self.root)
         log.close()
         deadline = time.monotonic() + 90
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
-                raise RuntimeError(f"jupyter lab exited with {self.process.returncode}:\n{self.log()}")
+                raise RuntimeError(f"{command[2]} exited with {self.process.returncode}:\n{self.log()}")
             try:
                 self.api("/api/status")
                 return self
             except OSError:
                 time.sleep(0.5)
         self.__exit__(None, None, None)
-        raise RuntimeError(f"jupyter lab did not answer within 90 s:\n{self.log()}")
+        raise RuntimeError(f"{command[2]} did not answer within 90 s:\n{self.log()}")
 
     def shutdown_kernels(self) -> None:
         """Stop every kernel the server runs (one notebook's kernel before the next opens)."""
@@ -132,7 +161,7 @@ class JupyterLab:
         return False
 
 
-_STATE = """
+_STATE = r"""
 const notebook = document.querySelector('.jp-NotebookPanel:not(.lm-mod-hidden) .jp-Notebook');
 if (!notebook) return null;
 const cells = Array.from(notebook.querySelectorAll('.jp-CodeCell'));
@@ -159,10 +188,12 @@ const errors = outputs.filter(output =>
     output.getAttribute('data-mime-type') === 'application/vnd.jupyter.error' ||
     /Traceback \\(most recent call last\\)/.test(output.textContent))
   .map(output => output.textContent.slice(0, 400));
+// figures only: an image inside a widget (an ipywidgets.Image, a control's preview) is the widget's
 const images = Array.from(notebook.querySelectorAll('.jp-OutputArea-output img'))
+  .filter(image => !image.closest('.jupyter-widgets'))
   .map(image => ({complete: image.complete, width: image.naturalWidth}));
 const widgetErrors = outputs.filter(output => output.querySelector('.jupyter-widgets-error-widget') ||
-    %s.some(text => output.textContent.includes(text)))
+    WIDGET_ERRORS_JSON.some(text => output.textContent.includes(text)))
   .map(output => output.textContent.slice(0, 300));
 const bars = notebook.querySelectorAll('.jp-OutputArea-output .widget-progress, ' +
                                        '.jp-OutputArea-output .widget-hprogress').length;
@@ -172,7 +203,7 @@ return {
   prompts: cells.map(cell => cell.querySelector('.jp-InputPrompt').textContent.trim()),
   errors: errors, images: images, widgetErrors: widgetErrors, bars: bars, widgets: widgets,
 };
-""" % json.dumps(list(WIDGET_ERRORS))
+""".replace("WIDGET_ERRORS_JSON", json.dumps(list(WIDGET_ERRORS)))
 
 
 def _click_menu(driver, menu: str, command: str, seconds: float = 30) -> None:
@@ -185,8 +216,9 @@ def _click_menu(driver, menu: str, command: str, seconds: float = 30) -> None:
     items = wait.until(lambda d: d.find_elements(By.CSS_SELECTOR, "#jp-menu-panel .lm-MenuBar-item"))
     target = next(item for item in items if item.text.strip() == menu)
     target.click()
-    entry = wait.until(expected_conditions.element_to_be_clickable(
-        (By.CSS_SELECTOR, f'.lm-Menu-item[data-command="{command}"]')))
+    entry = wait.until(
+        expected_conditions.element_to_be_clickable((By.CSS_SELECTOR, f'.lm-Menu-item[data-command="{command}"]'))
+    )
     entry.click()
 
 
@@ -198,7 +230,8 @@ def open_notebook(driver, lab: JupyterLab, name: str, seconds: float = 120) -> N
 
     driver.get(f"{lab.url}/lab/tree/{name}?token={lab.token}&reset")
     WebDriverWait(driver, seconds, poll_frequency=0.5).until(
-        lambda d: (state := d.execute_script(_STATE)) and state["cells"] > 0 and state["connected"])
+        lambda d: (state := d.execute_script(_STATE)) and state["cells"] > 0 and state["connected"]
+    )
 
 
 def run_all_cells(driver, seconds: float = 600) -> dict:
@@ -238,8 +271,7 @@ def notebook_report(driver) -> dict:
     return driver.execute_script(_REPORT)
 
 
-def report_problems(report: dict, expected_images: int | None = None,
-                    expected_bars: int | None = None) -> list[str]:
+def report_problems(report: dict, expected_images: int | None = None, expected_bars: int | None = None) -> list[str]:
     """What is wrong with a notebook page, as sentences (empty when nothing is).
 
     Args:
@@ -248,11 +280,16 @@ def report_problems(report: dict, expected_images: int | None = None,
         expected_bars: the least number of progress bars it shows as widgets (None: not checked).
     """
     problems = []
-    not_run = [index for index, prompt in enumerate(report["prompts"])
-               if not (prompt.startswith("[") and prompt.strip("[]: ").isdigit())]
+    not_run = [
+        index
+        for index, prompt in enumerate(report["prompts"])
+        if not (prompt.startswith("[") and prompt.strip("[]: ").isdigit())
+    ]
     if not_run:
-        problems.append(f"{len(not_run)} of {report['cells']} code cells did not run "
-                        f"(cells {not_run[:10]}, prompts {[report['prompts'][i] for i in not_run[:5]]})")
+        problems.append(
+            f"{len(not_run)} of {report['cells']} code cells did not run "
+            f"(cells {not_run[:10]}, prompts {[report['prompts'][i] for i in not_run[:5]]})"
+        )
     for error in report["errors"]:
         problems.append(f"error output: {error[:300]}")
     for error in report["widgetErrors"]:
@@ -265,3 +302,100 @@ def report_problems(report: dict, expected_images: int | None = None,
     if expected_bars is not None and report["bars"] < expected_bars:
         problems.append(f"{report['bars']} progress bars drawn as widgets, at least {expected_bars} expected")
     return problems
+
+
+# --- driving controls as a learner does (the widget tests of issue 28) ------------------------------
+
+
+def fake_camera_arguments(video: Path) -> list[str]:
+    """Chromium flags that put ``video`` (a .y4m file, looped) where the camera is and accept the
+    camera prompt, so ``getUserMedia`` in a page gets that video."""
+    return [
+        "--use-fake-device-for-media-stream",
+        "--use-fake-ui-for-media-stream",
+        f"--use-file-for-fake-video-capture={Path(video).resolve()}",
+    ]
+
+
+def start_browser_with(arguments: list[str], width: int = 1280, height: int = 2400):
+    """A headless Chromium like :func:`site_browser.start_browser`, with extra command-line ``arguments``."""
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+
+    import site_browser
+
+    browser, driver = site_browser.chromium()
+    options = webdriver.ChromeOptions()
+    options.binary_location = browser
+    for argument in (
+        "--headless=new",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-dev-shm-usage",
+        f"--window-size={width},{height}",
+        "--hide-scrollbars",
+        "--mute-audio",
+        "--no-first-run",
+        "--disable-extensions",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        *arguments,
+    ):
+        options.add_argument(argument)
+    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
+    options.set_capability("unhandledPromptBehavior", "accept")
+    return webdriver.Chrome(service=Service(driver), options=options)
+
+
+#: ipywidgets' FileUpload keeps its <input type="file"> out of the page and opens the system's file
+#: chooser with input.click(). This makes that click put the input in the page instead (emptied, so
+#: that the same file can be chosen twice), where Selenium can type a path into it; the widget's own
+#: "change" handler then reads the file, as after a learner's choice.
+_EXPOSE_FILE_INPUT = """
+if (!window.__courseFileInputs) {
+  const click = HTMLInputElement.prototype.click;
+  HTMLInputElement.prototype.click = function () {
+    if (this.type !== 'file') return click.call(this);
+    this.value = '';
+    this.classList.add('course-test-file-input');
+    if (!this.isConnected) document.body.appendChild(this);
+  };
+  window.__courseFileInputs = true;
+}
+document.querySelectorAll('.course-test-file-input').forEach(input => input.remove());
+arguments[0].click();
+"""
+
+
+def upload_file(driver, upload_button, path: Path, seconds: float = 10) -> None:
+    """Choose the file ``path`` in an ipywidgets FileUpload (``upload_button``, its button) as a learner does."""
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    driver.execute_script(_EXPOSE_FILE_INPUT, upload_button)
+    file_input = WebDriverWait(driver, seconds).until(
+        lambda d: d.find_element(By.CSS_SELECTOR, "input.course-test-file-input")
+    )
+    file_input.send_keys(str(Path(path).resolve()))
+
+
+def wait_for_text(driver, css: str, expected: str, seconds: float = 120) -> str:
+    """Wait until the element ``css`` shows text containing ``expected``; returns its text."""
+    from selenium.common.exceptions import TimeoutException
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    found = {"text": None}
+
+    def shows(d):
+        # read in one script call: a widget redrawn between finding and reading leaves no stale element
+        found["text"] = d.execute_script(
+            "const e = document.querySelector(arguments[0]); return e ? e.innerText : null;", css
+        )
+        return found["text"] is not None and expected in found["text"]
+
+    try:
+        WebDriverWait(driver, seconds, poll_frequency=0.25).until(shows)
+    except TimeoutException:
+        raise TimeoutError(f"{css} did not show {expected!r} within {seconds} s; it shows {found['text']!r}") from None
+    return found["text"]

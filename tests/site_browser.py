@@ -65,10 +65,21 @@ def start_browser(width: int = 1280, height: int = 900):
     browser, driver = chromium()
     options = webdriver.ChromeOptions()
     options.binary_location = browser
-    for argument in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
-                     f"--window-size={width},{height}", "--hide-scrollbars", "--mute-audio",
-                     "--no-first-run", "--disable-extensions", "--disable-background-networking",
-                     "--disable-component-update", "--disable-sync", "--metrics-recording-only"):
+    for argument in (
+        "--headless=new",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-dev-shm-usage",
+        f"--window-size={width},{height}",
+        "--hide-scrollbars",
+        "--mute-audio",
+        "--no-first-run",
+        "--disable-extensions",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        "--metrics-recording-only",
+    ):
         options.add_argument(argument)
     options.set_capability("goog:loggingPrefs", {"browser": "ALL", "performance": "ALL"})
     # Leaving a JupyterLab page with unsaved changes asks "leave the page?": accept it.
@@ -89,9 +100,14 @@ def save_full_screenshot(driver, target: Path, max_height: int = 12000) -> Path:
     metrics = driver.execute_cdp_cmd("Page.getLayoutMetrics", {})
     size = metrics.get("cssContentSize") or metrics["contentSize"]
     width, height = int(size["width"]), min(int(size["height"]), max_height)
-    shot = driver.execute_cdp_cmd("Page.captureScreenshot", {
-        "format": "png", "captureBeyondViewport": True,
-        "clip": {"x": 0, "y": 0, "width": width, "height": height, "scale": 1}})
+    shot = driver.execute_cdp_cmd(
+        "Page.captureScreenshot",
+        {
+            "format": "png",
+            "captureBeyondViewport": True,
+            "clip": {"x": 0, "y": 0, "width": width, "height": height, "scale": 1},
+        },
+    )
     target.write_bytes(base64.b64decode(shot["data"]))
     return target
 
@@ -190,7 +206,7 @@ def check_page(driver, page: Path, root: Path, screenshot: Path) -> tuple[list[s
     for tex in RAW_TEX:
         if tex in text:
             at = text.index(tex)
-            problems.append(f"raw TeX {tex!r} visible: …{text[max(0, at - 60):at + 60]}…")
+            problems.append(f"raw TeX {tex!r} visible: …{text[max(0, at - 60) : at + 60]}…")
     math = driver.execute_script(_MATH)
     if math["errors"]:
         problems.append(f"MathJax errors: {math['errors'][:3]}")
@@ -199,21 +215,30 @@ def check_page(driver, page: Path, root: Path, screenshot: Path) -> tuple[list[s
     for message in console_errors(driver):
         problems.append(f"console error: {message[:300]}")
     events = network_events(driver)
-    requested = [event["params"]["request"]["url"] for event in events
-                 if event["method"] == "Network.requestWillBeSent"]
+    requested = [
+        event["params"]["request"]["url"] for event in events if event["method"] == "Network.requestWillBeSent"
+    ]
     for url in requested:
         if not url.startswith(("file://", "data:", "about:")):
             problems.append(f"request leaves the machine: {url[:200]}")
     for event in events:
         if event["method"] == "Network.loadingFailed":
-            problems.append(f"request failed: {event['params'].get('errorText')} "
-                            f"(request {event['params'].get('requestId')})")
-    hrefs = driver.execute_script("return Array.from(document.querySelectorAll('a[href]'))"
-                                  ".map(a => a.getAttribute('href'));")
+            problems.append(
+                f"request failed: {event['params'].get('errorText')} (request {event['params'].get('requestId')})"
+            )
+    hrefs = driver.execute_script(
+        "return Array.from(document.querySelectorAll('a[href]')).map(a => a.getAttribute('href'));"
+    )
     problems.extend(internal_link_problems(page, hrefs, root))
     save_full_screenshot(driver, screenshot)
-    facts = {"images": len(images), "formulas": math["sources"], "rendered": math["rendered"],
-             "requests": len(requested), "links": len(hrefs), "math": math_state}
+    facts = {
+        "images": len(images),
+        "formulas": math["sources"],
+        "rendered": math["rendered"],
+        "requests": len(requested),
+        "links": len(hrefs),
+        "math": math_state,
+    }
     return problems, facts
 
 
@@ -222,7 +247,7 @@ def _built_site(root: str) -> dict:
     """Build once; a failed build is remembered too, so the tests after it do not build again."""
     try:
         return {"site": _build(Path(root))}
-    except Exception as error:  # noqa: BLE001 - re-raised by course_site for every test that needs it
+    except Exception as error:
         return {"error": error}
 
 
@@ -233,17 +258,27 @@ def _build(root: Path) -> dict:
     saved = {name: os.environ.get(name) for name in environment}
     os.environ.update(environment)
     try:
-        pages = site.build_site(list(site.AUDIENCES), fast=True, out_dir=root / "site",
-                                notebooks_dir=config.REPO_ROOT / "notebooks",
-                                executed_folder=root / "executed", log=print)
+        pages = site.build_site(
+            list(site.AUDIENCES),
+            fast=True,
+            out_dir=root / "site",
+            notebooks_dir=config.REPO_ROOT / "notebooks",
+            executed_folder=root / "executed",
+            log=print,
+        )
     finally:
         for name, value in saved.items():
             if value is None:
                 os.environ.pop(name, None)
             else:
                 os.environ[name] = value
-    return {"root": root, "learner": root / "site", "instructor": site.instructor_folder(root / "site"),
-            "executed": root / "executed", "pages": pages}
+    return {
+        "root": root,
+        "learner": root / "site",
+        "instructor": site.instructor_folder(root / "site"),
+        "executed": root / "executed",
+        "pages": pages,
+    }
 
 
 def course_site(tmp_path_factory) -> dict:

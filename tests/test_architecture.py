@@ -16,19 +16,50 @@ UTILS = Path(__file__).resolve().parent.parent / "utils"
 #: Layer of each top-level part of ``utils`` (an import may only go to the same or a lower layer).
 LAYERS = {
     "utils": 0,
-    "utils.config": 0, "utils.errors": 0, "utils.files": 0, "utils.assets": 0,
-    "utils.image_io": 0, "utils.losses": 0, "utils.plotting": 0,
-    "utils.faces": 1, "utils.nst": 1, "utils.convnets": 1,
+    "utils.config": 0,
+    "utils.errors": 0,
+    "utils.files": 0,
+    "utils.assets": 0,
+    "utils.image_io": 0,
+    "utils.losses": 0,
+    "utils.plotting": 0,
+    "utils.widgets": 0,
+    "utils.faces": 1,
+    "utils.nst": 1,
+    "utils.convnets": 1,
     "utils.checks": 2,
-    "utils.course": 3, "utils.grade": 3,
+    "utils.course": 3,
+    "utils.grade": 3,
 }
 
 #: Library modules that import TensorFlow at import time: deferring them is deferring TensorFlow.
-DEFERRABLE_LIBRARY = ("utils.losses",)
+DEFERRABLE_LIBRARY = (
+    "utils.losses",
+    "utils.widgets.camera",
+)  # imports anywidget, needed only where a camera is offered
 
 #: Modules whose function-level imports are allowed: deferring heavy or optional dependencies.
-DEFERRABLE = ("tensorflow", "keras", "matplotlib", "mtcnn", "sklearn", "scipy", "h5py", "faiss",
-              "pooch", "nbclient", "nbformat", "tqdm", "IPython", "PIL", "cv2", "resource", "fcntl")
+DEFERRABLE = (
+    "tensorflow",
+    "keras",
+    "matplotlib",
+    "mtcnn",
+    "sklearn",
+    "scipy",
+    "h5py",
+    "faiss",
+    "pooch",
+    "nbclient",
+    "nbformat",
+    "tqdm",
+    "IPython",
+    "PIL",
+    "cv2",
+    "resource",
+    "fcntl",
+    "pillow_heif",
+    "anywidget",
+)
 
 
 def module_name(path: Path) -> str:
@@ -104,7 +135,7 @@ def find_cycle(graph: dict[str, set[str]]) -> list[str] | None:
         stack.append(node)
         for neighbour in sorted(graph.get(node, ())):
             if state.get(neighbour) == 1:
-                return stack[stack.index(neighbour):] + [neighbour]
+                return stack[stack.index(neighbour) :] + [neighbour]
             if neighbour not in state:
                 found = visit(neighbour)
                 if found:
@@ -143,8 +174,12 @@ def test_the_import_graph_has_no_cycle():
 
 def test_imports_only_go_down_the_layers():
     graph, _ = import_graph()
-    upward = [f"{source} -> {target}" for source, targets in graph.items() for target in targets
-              if layer_of(target) > layer_of(source)]
+    upward = [
+        f"{source} -> {target}"
+        for source, targets in graph.items()
+        for target in targets
+        if layer_of(target) > layer_of(source)
+    ]
     assert not upward, "imports that go up the layers (see docs/ARCHITECTURE.md):\n" + "\n".join(upward)
 
 
@@ -164,11 +199,15 @@ def test_application_packages_do_not_import_each_other_at_module_level():
 
 def test_function_level_imports_only_defer_heavy_or_optional_dependencies():
     _, nested = import_graph()
-    offending = [f"{module}:{line} imports {name}" for module, line, name in nested
-                 if name.split(".")[0] not in DEFERRABLE and name not in DEFERRABLE_LIBRARY]
-    assert not offending, ("function-level imports of library modules (import them at the top; "
-                           "only TensorFlow/Keras and optional dependencies may be deferred):\n"
-                           + "\n".join(offending))
+    offending = [
+        f"{module}:{line} imports {name}"
+        for module, line, name in nested
+        if name.split(".")[0] not in DEFERRABLE and name not in DEFERRABLE_LIBRARY
+    ]
+    assert not offending, (
+        "function-level imports of library modules (import them at the top; "
+        "only TensorFlow/Keras and optional dependencies may be deferred):\n" + "\n".join(offending)
+    )
 
 
 def test_the_core_has_at_most_eight_modules():
@@ -176,13 +215,21 @@ def test_the_core_has_at_most_eight_modules():
     assert len(core) <= 8, f"utils/ holds {len(core)} top-level modules: {core}"
 
 
-@pytest.mark.parametrize("value, pattern", [
-    ("not recognized", '"not recognized"'),
-])
+@pytest.mark.parametrize(
+    "value, pattern",
+    [
+        ("not recognized", '"not recognized"'),
+    ],
+)
 def test_each_face_constant_is_assigned_once(value, pattern):
-    homes = [str(path.relative_to(UTILS.parent)) for path in UTILS.rglob("*.py")
-             if any(isinstance(node, ast.Assign) and isinstance(node.value, ast.Constant)
-                    and node.value.value == value for node in ast.walk(ast.parse(path.read_text())))]
+    homes = [
+        str(path.relative_to(UTILS.parent))
+        for path in UTILS.rglob("*.py")
+        if any(
+            isinstance(node, ast.Assign) and isinstance(node.value, ast.Constant) and node.value.value == value
+            for node in ast.walk(ast.parse(path.read_text()))
+        )
+    ]
     assert homes == ["utils/faces/constants.py"], f"{pattern} is assigned in {homes}"
 
 
@@ -191,21 +238,51 @@ def test_exceptions_are_defined_in_one_module():
     for path in UTILS.rglob("*.py"):
         for node in ast.walk(ast.parse(path.read_text())):
             if isinstance(node, ast.ClassDef) and any(
-                    isinstance(base, ast.Name) and (base.id.endswith("Error") or base.id in
-                                                    ("Exception", "CheckFailed", "AssertionError"))
-                    for base in node.bases):
+                isinstance(base, ast.Name)
+                and (base.id.endswith("Error") or base.id in ("Exception", "CheckFailed", "AssertionError"))
+                for base in node.bases
+            ):
                 homes.setdefault(str(path.relative_to(UTILS.parent)), []).append(node.name)
     assert list(homes) == ["utils/errors.py"], f"exception classes outside utils/errors.py: {homes}"
 
 
-@pytest.mark.parametrize("name", ["NOT_RECOGNIZED", "DEFAULT_THRESHOLD", "CHIP_SIZE", "EMBEDDING_SIZE",
-                                  "FLIP_DEFAULT", "MEAN_RGB"])
+@pytest.mark.parametrize(
+    "name", ["NOT_RECOGNIZED", "DEFAULT_THRESHOLD", "CHIP_SIZE", "EMBEDDING_SIZE", "FLIP_DEFAULT", "MEAN_RGB"]
+)
 def test_face_constant_names_get_their_value_only_in_constants(name):
     homes = []
     for path in UTILS.rglob("*.py"):
         for node in ast.walk(ast.parse(path.read_text())):
-            if isinstance(node, ast.Assign) and any(isinstance(target, ast.Name) and target.id == name
-                                                    for target in node.targets):
+            if isinstance(node, ast.Assign) and any(
+                isinstance(target, ast.Name) and target.id == name for target in node.targets
+            ):
                 if not isinstance(node.value, (ast.Name, ast.Attribute)):  # an alias is fine
                     homes.append(str(path.relative_to(UTILS.parent)))
     assert homes == ["utils/faces/constants.py"], f"{name} is given a value in {homes}"
+
+
+def test_the_checks_modules_stay_small_and_share_only_public_names():
+    """utils/checks (docs/ARCHITECTURE.md, "Checks"): one concept per module, none over 600 lines, no
+    function over 80, no `_private` name imported from another module, and an explicit `__all__`."""
+    problems = []
+    for path in sorted((UTILS / "checks").glob("*.py")):
+        source = path.read_text()
+        tree = ast.parse(source)
+        if len(source.splitlines()) > 600:
+            problems.append(f"{path.name}: {len(source.splitlines())} lines")
+        for node in ast.walk(tree):
+            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and node.end_lineno - node.lineno >= 80:
+                problems.append(f"{path.name}: {node.name} is {node.end_lineno - node.lineno + 1} lines")
+            if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("utils"):
+                problems += [
+                    f"{path.name} imports {node.module}.{alias.name}"
+                    for alias in node.names
+                    if alias.name.startswith("_")
+                ]
+    package = ast.parse((UTILS / "checks" / "__init__.py").read_text())
+    if not any(
+        isinstance(node, ast.Assign) and any(getattr(target, "id", "") == "__all__" for target in node.targets)
+        for node in package.body
+    ):
+        problems.append("utils/checks/__init__.py has no __all__")
+    assert not problems, "\n".join(problems)

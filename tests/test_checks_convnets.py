@@ -23,25 +23,39 @@ def test_correct_solutions_pass_and_return_nothing(capsys):
     assert checks.check_conv_output_size(lambda n, f, p, s: (n + 2 * p - f) // s + 1) is None
     assert checks.check_conv_output_size(lambda n, f, p, s: math.floor((n + 2 * p - f) / s) + 1) is None
     assert checks.check_conv_output_size(lambda n, f, p, s: int((n + 2 * p - f) / s) + 1) is None
-    assert checks.check_conv_param_count(lambda f, rank, c_in, c_out: (f ** rank * c_in + 1) * c_out) is None
-    assert checks.check_receptive_field_step(
-        lambda r, j, c, k, s, p: (r + (k - 1) * j, j * s, c + ((k - 1) / 2 - p) * j)) is None
+    assert checks.check_conv_param_count(lambda f, rank, c_in, c_out: (f**rank * c_in + 1) * c_out) is None
+    assert (
+        checks.check_receptive_field_step(lambda r, j, c, k, s, p: (r + (k - 1) * j, j * s, c + ((k - 1) / 2 - p) * j))
+        is None
+    )
     assert capsys.readouterr().out.count("All tests passed.") == 5
 
 
-@pytest.mark.parametrize("check, wrong, hint", [
-    (checks.check_conv_output_size, lambda n, f, p, s: (n + 2 * p - f) // s, "forgot + 1"),
-    (checks.check_conv_output_size, lambda n, f, p, s: (n - f) // s + 1, "forgot the padding"),
-    (checks.check_conv_output_size, lambda n, f, p, s: (n + 2 * p - f) / s + 1, "no floor"),
-    (checks.check_conv_output_size, lambda n, f, p, s: int(round((n + 2 * p - f) / s)) + 1,
-     "rounded to the nearest"),
-    (checks.check_conv_output_size, lambda n, f, p, s: -(-(n + 2 * p - f) // s) + 1, "rounded up"),
-    (checks.check_conv_param_count, lambda f, rank, c_in, c_out: f ** rank * c_in * c_out, "forgot the bias"),
-    (checks.check_receptive_field_step,
-     lambda r, j, c, k, s, p: (r + k * j, j * s, c + ((k - 1) / 2 - p) * j), "k instead of k - 1"),
-    (checks.check_receptive_field_step,
-     lambda r, j, c, k, s, p: (r + (k - 1), j * s, c + ((k - 1) / 2 - p) * j), "forgot the jump"),
-])
+@pytest.mark.parametrize(
+    "check, wrong, hint",
+    [
+        (checks.check_conv_output_size, lambda n, f, p, s: (n + 2 * p - f) // s, "forgot + 1"),
+        (checks.check_conv_output_size, lambda n, f, p, s: (n - f) // s + 1, "forgot the padding"),
+        (checks.check_conv_output_size, lambda n, f, p, s: (n + 2 * p - f) / s + 1, "no floor"),
+        (
+            checks.check_conv_output_size,
+            lambda n, f, p, s: int(round((n + 2 * p - f) / s)) + 1,
+            "rounded to the nearest",
+        ),
+        (checks.check_conv_output_size, lambda n, f, p, s: -(-(n + 2 * p - f) // s) + 1, "rounded up"),
+        (checks.check_conv_param_count, lambda f, rank, c_in, c_out: f**rank * c_in * c_out, "forgot the bias"),
+        (
+            checks.check_receptive_field_step,
+            lambda r, j, c, k, s, p: (r + k * j, j * s, c + ((k - 1) / 2 - p) * j),
+            "k instead of k - 1",
+        ),
+        (
+            checks.check_receptive_field_step,
+            lambda r, j, c, k, s, p: (r + (k - 1), j * s, c + ((k - 1) / 2 - p) * j),
+            "forgot the jump",
+        ),
+    ],
+)
 def test_mistakes_get_their_hint_and_only_that_one(check, wrong, hint, capsys):
     message = _failure(check, wrong, capsys)
     assert f"Likely mistake ({hint})" in message and "expected" in message
@@ -54,10 +68,13 @@ def test_round_is_caught_on_a_fraction_above_one_half(capsys):
     assert "expected: 2" in message and "got:      3" in message
 
 
-@pytest.mark.parametrize("wrong, words", [
-    (lambda r, j, c, k, s, p: (r + (k - 1) * j, j * s), "return exactly 3 values"),
-    (lambda r, j, c, k, s, p: r + (k - 1) * j, "return a tuple of 3 values"),
-])
+@pytest.mark.parametrize(
+    "wrong, words",
+    [
+        (lambda r, j, c, k, s, p: (r + (k - 1) * j, j * s), "return exactly 3 values"),
+        (lambda r, j, c, k, s, p: r + (k - 1) * j, "return a tuple of 3 values"),
+    ],
+)
 def test_wrong_structure_gets_a_hint_about_types(wrong, words, capsys):
     message = _failure(checks.check_receptive_field_step, wrong, capsys)
     assert "Wrong type" in message and words in message

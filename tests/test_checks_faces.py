@@ -1,4 +1,4 @@
-"""Tests for the face checks of notebooks 01 and 03 (utils.checks.faces).
+"""Tests for the face checks of notebooks 01 and 03 (utils.checks.faces, utils.checks.siamese).
 
 The course solutions pass; each classic mistake, written here on purpose the way a learner might
 write it, makes the check print that mistake's hint and raise ``CheckFailed``; a stub that still
@@ -19,8 +19,10 @@ from utils.errors import CheckFailed, ExerciseNotImplemented
 from utils.faces import img_to_encoding, load_encoder
 
 ENCODER = assets.find("dlib_face_resnet_keras")
-needs_encoder = pytest.mark.skipif(ENCODER is None, reason="asset dlib_face_resnet_keras not found "
-                                   "(run `make setup` / `python -m utils.course.prepare`)")
+needs_encoder = pytest.mark.skipif(
+    ENCODER is None,
+    reason="asset dlib_face_resnet_keras not found (run `make setup` / `python -m utils.course.prepare`)",
+)
 THRESHOLD = 0.6
 NOT_RECOGNIZED = "not recognized"
 
@@ -30,7 +32,7 @@ def _failure(capsys, check, function, *args) -> str:
     with pytest.raises(CheckFailed) as failure:
         check(function, *args)
     assert not isinstance(failure.value, ExerciseNotImplemented)
-    assert capsys.readouterr().out == ""   # the message is raised once, not printed as well
+    assert capsys.readouterr().out == ""  # the message is raised once, not printed as well
     return str(failure.value)
 
 
@@ -54,6 +56,7 @@ def triplet_solution(y_true, y_pred, alpha=0.2):
 
 def _triplet_variant(hinge="each", axis=-1, power=2, margin=True, reduce="sum", squared_twice=False):
     """A learner's triplet loss; each keyword reproduces one slip (the defaults are right)."""
+
     def loss(y_true, y_pred, alpha=0.2):
         anchor, positive, negative = (tf.convert_to_tensor(value, tf.float32) for value in y_pred)
         if power == 2:
@@ -63,7 +66,7 @@ def _triplet_variant(hinge="each", axis=-1, power=2, margin=True, reduce="sum", 
             positive_distance = tf.sqrt(tf.reduce_sum(tf.square(anchor - positive), axis=axis))
             negative_distance = tf.sqrt(tf.reduce_sum(tf.square(anchor - negative), axis=axis))
         if squared_twice:
-            positive_distance, negative_distance = positive_distance ** 2, negative_distance ** 2
+            positive_distance, negative_distance = positive_distance**2, negative_distance**2
         basic = positive_distance - negative_distance + (alpha if margin else 0.0)
         total = tf.reduce_sum if reduce == "sum" else tf.reduce_mean
         if hinge == "each":
@@ -71,6 +74,7 @@ def _triplet_variant(hinge="each", axis=-1, power=2, margin=True, reduce="sum", 
         if hinge == "after":
             return tf.maximum(total(basic), 0.0)
         return total(basic)
+
     return loss
 
 
@@ -92,15 +96,18 @@ def test_triplet_solutions_pass(capsys):
     assert capsys.readouterr().out == "All tests passed.\n" * 3
 
 
-@pytest.mark.parametrize("wrong, hint", [
-    (_triplet_variant(hinge="after"), "max of the sum"),
-    (_triplet_variant(axis=None), "missing axis=-1"),
-    (_triplet_variant(power=1), "distances not squared"),
-    (_triplet_variant(squared_twice=True), "squared twice"),
-    (_triplet_variant(margin=False), "forgot alpha"),
-    (_triplet_variant(reduce="mean"), "mean instead of sum"),
-    (_triplet_variant(hinge=None), "no hinge"),
-])
+@pytest.mark.parametrize(
+    "wrong, hint",
+    [
+        (_triplet_variant(hinge="after"), "max of the sum"),
+        (_triplet_variant(axis=None), "missing axis=-1"),
+        (_triplet_variant(power=1), "distances not squared"),
+        (_triplet_variant(squared_twice=True), "squared twice"),
+        (_triplet_variant(margin=False), "forgot alpha"),
+        (_triplet_variant(reduce="mean"), "mean instead of sum"),
+        (_triplet_variant(hinge=None), "no hinge"),
+    ],
+)
 def test_triplet_mistakes_get_their_own_hint_only(capsys, wrong, hint):
     message = _failure(capsys, checks.check_triplet_loss, wrong)
     assert f"Likely mistake ({hint})" in message
@@ -177,6 +184,7 @@ def course():
 
 # ---- verify ------------------------------------------------------------------------------------
 
+
 def verify_solution(image_path, identity, database, model):
     encoding = encode(image_path, model)
     dist = np.linalg.norm(encoding - database[identity])
@@ -201,7 +209,7 @@ def verify_squared(image_path, identity, database, model):
 
 def verify_squared_returned(image_path, identity, database, model):
     difference = encode(image_path, model) - database[identity]
-    return np.sum(difference ** 2), np.linalg.norm(difference) < THRESHOLD
+    return np.sum(difference**2), np.linalg.norm(difference) < THRESHOLD
 
 
 def verify_vector_returned(image_path, identity, database, model):
@@ -242,15 +250,18 @@ def test_verify_solution_passes(capsys, course):
 
 @pytest.mark.slow
 @needs_encoder
-@pytest.mark.parametrize("wrong, hint", [
-    (verify_reversed, "threshold comparison reversed"),
-    (verify_squared, "squared distance"),
-    (verify_squared_returned, "squared distance returned"),
-    (verify_vector_returned, "the vector instead of the norm"),
-    (verify_vector_compared, "the vector instead of the norm"),
-    (verify_facenet_threshold, "the course's FaceNet threshold"),
-    (verify_nearest, "compared with the wrong identity"),
-])
+@pytest.mark.parametrize(
+    "wrong, hint",
+    [
+        (verify_reversed, "threshold comparison reversed"),
+        (verify_squared, "squared distance"),
+        (verify_squared_returned, "squared distance returned"),
+        (verify_vector_returned, "the vector instead of the norm"),
+        (verify_vector_compared, "the vector instead of the norm"),
+        (verify_facenet_threshold, "the course's FaceNet threshold"),
+        (verify_nearest, "compared with the wrong identity"),
+    ],
+)
 def test_verify_mistakes_get_their_hint(capsys, course, wrong, hint):
     model, database = course
     _assert_hint(capsys, checks.check_verify, wrong, database, model, hint=f"({hint})")
@@ -278,10 +289,13 @@ def test_verify_facenet_threshold_is_not_mistaken_for_a_reversed_comparison(caps
 
 @pytest.mark.slow
 @needs_encoder
-@pytest.mark.parametrize("wrong, words", [
-    (verify_int_flag, "expected a bool (True or False); got the int 1"),
-    (verify_three_values, "return exactly 2 values"),
-])
+@pytest.mark.parametrize(
+    "wrong, words",
+    [
+        (verify_int_flag, "expected a bool (True or False); got the int 1"),
+        (verify_three_values, "return exactly 2 values"),
+    ],
+)
 def test_verify_type_errors_get_a_hint_about_types(capsys, course, wrong, words):
     model, database = course
     message = _failure(capsys, checks.check_verify, wrong, database, model)
@@ -304,6 +318,7 @@ def test_verify_check_needs_the_course_database(capsys):
 
 # ---- who_is_it ---------------------------------------------------------------------------------
 
+
 def who_is_it_solution(image_path, database, model):
     encoding = encode(image_path, model)
     min_dist = 100
@@ -321,9 +336,17 @@ def who_is_it_solution(image_path, database, model):
     return min_dist, identity
 
 
-def _who_is_it_variant(image_path, database, model, comparison=lambda dist, best: dist < best, start=100,
-                       update_distance=True, square=False, reject=lambda dist: dist >= THRESHOLD,
-                       rejection=NOT_RECOGNIZED):
+def _who_is_it_variant(
+    image_path,
+    database,
+    model,
+    comparison=lambda dist, best: dist < best,
+    start=100,
+    update_distance=True,
+    square=False,
+    reject=lambda dist: dist >= THRESHOLD,
+    rejection=NOT_RECOGNIZED,
+):
     encoding = encode(image_path, model)
     min_dist, identity = start, None
     for name, db_enc in database.items():
@@ -395,18 +418,21 @@ def test_who_is_it_solution_passes(capsys, course):
 
 @pytest.mark.slow
 @needs_encoder
-@pytest.mark.parametrize("wrong, hint", [
-    (who_keeps_last, "keeps the last distance"),
-    (who_never_updates, "min_dist never updated"),
-    (who_reversed_from_100, "min_dist never updated"),
-    (who_keeps_maximum, "comparison in the loop reversed"),
-    (who_threshold_reversed, "threshold comparison reversed"),
-    (who_squared, "squared distance"),
-    (who_never_rejects, "no rejection"),
-    (who_returns_message, "the course's message instead of the identity"),
-    (who_returns_none, "None instead of the identity"),
-    (who_facenet_threshold, "the course's FaceNet threshold"),
-])
+@pytest.mark.parametrize(
+    "wrong, hint",
+    [
+        (who_keeps_last, "keeps the last distance"),
+        (who_never_updates, "min_dist never updated"),
+        (who_reversed_from_100, "min_dist never updated"),
+        (who_keeps_maximum, "comparison in the loop reversed"),
+        (who_threshold_reversed, "threshold comparison reversed"),
+        (who_squared, "squared distance"),
+        (who_never_rejects, "no rejection"),
+        (who_returns_message, "the course's message instead of the identity"),
+        (who_returns_none, "None instead of the identity"),
+        (who_facenet_threshold, "the course's FaceNet threshold"),
+    ],
+)
 def test_who_is_it_mistakes_get_their_hint(capsys, course, wrong, hint):
     model, database = course
     _assert_hint(capsys, checks.check_who_is_it, wrong, database, model, hint=f"({hint})")
@@ -434,8 +460,9 @@ KERAS_HINT = "NumPy cannot run on the symbolic keras.Input tensors of a Keras mo
 
 
 def chi_square_solution(encodings_a, encodings_b, epsilon=1e-6):
-    return keras.ops.square(encodings_a - encodings_b) / (keras.ops.abs(encodings_a) + keras.ops.abs(encodings_b)
-                                                          + epsilon)
+    return keras.ops.square(encodings_a - encodings_b) / (
+        keras.ops.abs(encodings_a) + keras.ops.abs(encodings_b) + epsilon
+    )
 
 
 def chi_square_numpy(encodings_a, encodings_b, epsilon=1e-6):
@@ -456,8 +483,9 @@ def chi_square_no_epsilon(encodings_a, encodings_b, epsilon=1e-6):
 
 
 def chi_square_not_squared(encodings_a, encodings_b, epsilon=1e-6):
-    return keras.ops.abs(encodings_a - encodings_b) / (keras.ops.abs(encodings_a) + keras.ops.abs(encodings_b)
-                                                       + epsilon)
+    return keras.ops.abs(encodings_a - encodings_b) / (
+        keras.ops.abs(encodings_a) + keras.ops.abs(encodings_b) + epsilon
+    )
 
 
 def chi_square_summed(encodings_a, encodings_b, epsilon=1e-6):
@@ -479,13 +507,16 @@ def test_chi_square_in_numpy_fails_in_its_own_check(capsys):
     assert "np.abs(encodings_a)" in message and KERAS_HINT in message
 
 
-@pytest.mark.parametrize("wrong, hint", [
-    (chi_square_signed, "signed denominator"),
-    (chi_square_abs_of_sum, "abs of the sum"),
-    (chi_square_no_epsilon, "forgot epsilon"),
-    (chi_square_not_squared, "numerator not squared"),
-    (chi_square_summed, "summed over the features"),
-])
+@pytest.mark.parametrize(
+    "wrong, hint",
+    [
+        (chi_square_signed, "signed denominator"),
+        (chi_square_abs_of_sum, "abs of the sum"),
+        (chi_square_no_epsilon, "forgot epsilon"),
+        (chi_square_not_squared, "numerator not squared"),
+        (chi_square_summed, "summed over the features"),
+    ],
+)
 def test_chi_square_mistakes_get_their_hint(capsys, wrong, hint):
     _assert_hint(capsys, checks.check_chi_square_features, wrong, hint=f"({hint})")
 
@@ -529,13 +560,16 @@ def test_siamese_head_solutions_pass(capsys):
     assert capsys.readouterr().out == "All tests passed.\n" * 2
 
 
-@pytest.mark.parametrize("wrong, hint", [
-    (_head(lambda a, b: keras.ops.abs(a - b), activation=None), "(no sigmoid)"),
-    (_head(lambda a, b: a - b), "(signed difference)"),
-    (_head(lambda a, b: keras.ops.square(a - b)), "(squared difference)"),
-    (_head(lambda a, b: a), "(one encoding only)"),
-    (_head(lambda a, b: keras.ops.abs(a - b), hidden=4), "expected exactly one Dense(1) layer"),
-])
+@pytest.mark.parametrize(
+    "wrong, hint",
+    [
+        (_head(lambda a, b: keras.ops.abs(a - b), activation=None), "(no sigmoid)"),
+        (_head(lambda a, b: a - b), "(signed difference)"),
+        (_head(lambda a, b: keras.ops.square(a - b)), "(squared difference)"),
+        (_head(lambda a, b: a), "(one encoding only)"),
+        (_head(lambda a, b: keras.ops.abs(a - b), hidden=4), "expected exactly one Dense(1) layer"),
+    ],
+)
 def test_siamese_head_mistakes_get_their_hint(capsys, wrong, hint):
     _assert_hint(capsys, checks.check_build_siamese_head, wrong, hint=hint)
 
@@ -544,7 +578,7 @@ def test_siamese_head_mistakes_get_their_hint(capsys, wrong, hint):
 def test_siamese_head_needs_the_dense_layer_named_same_person(capsys, name):
     """A later cell of notebook 03 calls head.get_layer("same_person"): the check requires the name."""
     message = _failure(capsys, checks.check_build_siamese_head, _head(lambda a, b: keras.ops.abs(a - b), name=name))
-    assert "the output values are right, but the Dense layer is not named \"same_person\"" in message
+    assert 'the output values are right, but the Dense layer is not named "same_person"' in message
     assert 'keras.layers.Dense(1, activation="sigmoid", name="same_person")' in message
 
 
@@ -555,34 +589,46 @@ def test_siamese_head_stub_is_not_implemented():
 
 # ---- issue 22: thresholds just inside/outside, inputs changed in place, the global database -------
 
+
 def _verify_with(threshold):
     def verify(image_path, identity, database, model):
         dist = np.linalg.norm(encode(image_path, model) - database[identity])
         return dist, dist < threshold
+
     return verify
 
 
 def _who_is_it_with(threshold):
     def who_is_it(image_path, database, model):
         return _who_is_it_variant(image_path, database, model, reject=lambda dist: dist >= threshold)
+
     return who_is_it
 
 
 @pytest.mark.slow
 @needs_encoder
-@pytest.mark.parametrize("threshold, hint", [(0.5, "(a threshold below 0.6)"), (0.55, "(a threshold below 0.6)"),
-                                             (0.62, "(a threshold above 0.6)"), (0.65, "(a threshold above 0.6)")])
+@pytest.mark.parametrize(
+    "threshold, hint",
+    [
+        (0.5, "(a threshold below 0.6)"),
+        (0.55, "(a threshold below 0.6)"),
+        (0.62, "(a threshold above 0.6)"),
+        (0.65, "(a threshold above 0.6)"),
+    ],
+)
 def test_a_hard_coded_threshold_near_0_6_fails(capsys, course, threshold, hint):
     model, database = course
-    for check, function in ((checks.check_verify, _verify_with(threshold)),
-                            (checks.check_who_is_it, _who_is_it_with(threshold))):
+    for check, function in (
+        (checks.check_verify, _verify_with(threshold)),
+        (checks.check_who_is_it, _who_is_it_with(threshold)),
+    ):
         message = _failure(capsys, check, function, database, model)
         assert hint in message, message
 
 
 def verify_in_place(image_path, identity, database, model):
     stored = database[identity]
-    stored -= encode(image_path, model)        # changes the caller's database
+    stored -= encode(image_path, model)  # changes the caller's database
     dist = np.linalg.norm(stored)
     return dist, dist < THRESHOLD
 
@@ -591,7 +637,7 @@ def who_is_it_in_place(image_path, database, model):
     encoding = encode(image_path, model)
     min_dist, identity = 100, None
     for name, db_enc in database.items():
-        db_enc -= encoding                      # changes the caller's database
+        db_enc -= encoding  # changes the caller's database
         dist = np.linalg.norm(db_enc)
         if dist < min_dist:
             min_dist, identity = dist, name
@@ -600,15 +646,16 @@ def who_is_it_in_place(image_path, database, model):
 
 @pytest.mark.slow
 @needs_encoder
-@pytest.mark.parametrize("check, function", [(checks.check_verify, verify_in_place),
-                                             (checks.check_who_is_it, who_is_it_in_place)])
+@pytest.mark.parametrize(
+    "check, function", [(checks.check_verify, verify_in_place), (checks.check_who_is_it, who_is_it_in_place)]
+)
 def test_a_function_that_changes_the_database_is_told_so(capsys, course, check, function):
     model, database = course
     before = {name: value.copy() for name, value in database.items()}
     message = _failure(capsys, check, function, database, model)
     assert "your function changed `database` in place" in message
-    assert "expected" not in message                      # no "expected" computed on a corrupted database
-    assert all(np.array_equal(before[name], database[name]) for name in database)   # the learner's data is intact
+    assert "expected" not in message  # no "expected" computed on a corrupted database
+    assert all(np.array_equal(before[name], database[name]) for name in database)  # the learner's data is intact
 
 
 @pytest.mark.slow
@@ -623,10 +670,12 @@ def test_the_global_database_instead_of_the_argument_is_named(capsys, course):
     def who_is_it(image_path, db, model):
         return who_is_it_solution(image_path, database, model)
 
-    assert "(the global `database` instead of the argument)" in _failure(capsys, checks.check_verify, verify,
-                                                                         database, model)
-    assert "(the global `database` instead of the argument)" in _failure(capsys, checks.check_who_is_it, who_is_it,
-                                                                         database, model)
+    assert "(the global `database` instead of the argument)" in _failure(
+        capsys, checks.check_verify, verify, database, model
+    )
+    assert "(the global `database` instead of the argument)" in _failure(
+        capsys, checks.check_who_is_it, who_is_it, database, model
+    )
 
 
 @pytest.mark.slow
@@ -635,8 +684,10 @@ def test_graded_without_context_the_judge_builds_the_course_database_itself(cour
     from utils.checks import Observation, judge, observe
 
     model, database = course
-    for name, right, wrong in (("verify", verify_solution, _verify_with(0.5)),
-                               ("who_is_it", who_is_it_solution, _who_is_it_with(0.5))):
+    for name, right, wrong in (
+        ("verify", verify_solution, _verify_with(0.5)),
+        ("who_is_it", who_is_it_solution, _who_is_it_with(0.5)),
+    ):
         for function, status in ((right, "passed"), (wrong, "failed")):
             text = observe(name, function, database, model, seed=2024).to_json()
             verdict = judge(name, Observation.from_json(text), seed=2024, grading=True)

@@ -6,10 +6,10 @@ The ``train_step`` tests run without VGG19 weights: they build a tiny two-layer 
 step with the reference costs computed on the same outputs).
 """
 
+import keras
 import numpy as np
 import pytest
 import tensorflow as tf
-import keras
 
 from utils import checks
 
@@ -31,7 +31,7 @@ def layer_style_solution(a_S, a_G):
     a_S = tf.transpose(tf.reshape(a_S, [-1, n_C]))
     a_G = tf.transpose(tf.reshape(a_G, [-1, n_C]))
     difference = gram_solution(a_S) - gram_solution(a_G)
-    return tf.reduce_sum(tf.square(difference)) / (4.0 * n_C ** 2 * (n_H * n_W) ** 2)
+    return tf.reduce_sum(tf.square(difference)) / (4.0 * n_C**2 * (n_H * n_W) ** 2)
 
 
 def style_solution(style_image_output, generated_image_output, STYLE_LAYERS):
@@ -52,16 +52,17 @@ def test_course_solutions_pass_and_return_nothing(capsys):
     assert checks.check_compute_style_cost(style_solution) is None
     assert checks.check_compute_style_cost(style_solution, [("block1_conv1", 0.7), ("block3_conv1", 0.3)]) is None
     assert checks.check_total_cost(total_solution) is None
-    assert checks.check_total_cost(tf.function(total_solution)) is None   # the course decorates it
+    assert checks.check_total_cost(tf.function(total_solution)) is None  # the course decorates it
     assert capsys.readouterr().out == "All tests passed.\n" * 7
 
 
 def test_content_cost_unrolling_does_not_matter(capsys):
     """The course unrolls a_C and a_G before the sum; any unrolling gives the same sum of squares."""
+
     def unrolled_channels_first(content_output, generated_output):
         a_C, a_G = content_output[-1], generated_output[-1]
         _, n_H, n_W, n_C = a_G.get_shape().as_list()
-        a_C = tf.reshape(a_C, [n_C, n_H * n_W])   # "wrong" unrolling: mixes positions and channels
+        a_C = tf.reshape(a_C, [n_C, n_H * n_W])  # "wrong" unrolling: mixes positions and channels
         a_G = tf.reshape(a_G, [n_C, n_H * n_W])
         return tf.reduce_sum(tf.square(a_C - a_G)) / (4.0 * n_H * n_W * n_C)
 
@@ -70,6 +71,7 @@ def test_content_cost_unrolling_does_not_matter(capsys):
 
 
 # ---- classic mistakes ------------------------------------------------------------------------
+
 
 def _content_no_normalisation(content_output, generated_output):
     return tf.reduce_sum(tf.square(content_output[-1] - generated_output[-1]))
@@ -92,7 +94,7 @@ def _content_first_layer(content_output, generated_output):
 def _layer_style_direct_reshape(a_S, a_G):
     _, n_H, n_W, n_C = a_G.get_shape().as_list()
     difference = gram_solution(tf.reshape(a_S, [n_C, n_H * n_W])) - gram_solution(tf.reshape(a_G, [n_C, n_H * n_W]))
-    return tf.reduce_sum(tf.square(difference)) / (4.0 * n_C ** 2 * (n_H * n_W) ** 2)
+    return tf.reduce_sum(tf.square(difference)) / (4.0 * n_C**2 * (n_H * n_W) ** 2)
 
 
 def _layer_style_denominator(denominator):
@@ -101,12 +103,12 @@ def _layer_style_denominator(denominator):
         a_S = tf.transpose(tf.reshape(a_S, [-1, n_C]))
         a_G = tf.transpose(tf.reshape(a_G, [-1, n_C]))
         return tf.reduce_sum(tf.square(gram_solution(a_S) - gram_solution(a_G))) / denominator(n_H, n_W, n_C)
+
     return wrong
 
 
 def _style_unweighted(style_image_output, generated_image_output, STYLE_LAYERS):
-    return sum(layer_style_solution(a_S, a_G)
-               for a_S, a_G in zip(style_image_output[:-1], generated_image_output[:-1]))
+    return sum(layer_style_solution(a_S, a_G) for a_S, a_G in zip(style_image_output[:-1], generated_image_output[:-1]))
 
 
 def _style_skips_first_layer(style_image_output, generated_image_output, STYLE_LAYERS):
@@ -116,39 +118,64 @@ def _style_skips_first_layer(style_image_output, generated_image_output, STYLE_L
     return J_style
 
 
-@pytest.mark.parametrize("check, wrong, hint", [
-    (checks.check_compute_content_cost, _content_no_normalisation, "no normalisation"),
-    (checks.check_compute_content_cost, _content_no_four, "missing factor 4"),
-    (checks.check_compute_content_cost, _content_not_squared, "not squared"),
-    (checks.check_compute_content_cost, _content_first_layer, "wrong layer"),
-    (checks.check_gram_matrix, lambda A: tf.matmul(tf.transpose(A), A), "Aᵀ A instead of A Aᵀ"),
-    (checks.check_gram_matrix, lambda A: A * A, "element-wise product"),
-    (checks.check_compute_layer_style_cost, _layer_style_direct_reshape, "unrolling"),
-    (checks.check_compute_layer_style_cost, _layer_style_denominator(lambda h, w, c: 4.0 * c * h * w),
-     "square both n_C and n_H*n_W"),
-    (checks.check_compute_layer_style_cost, _layer_style_denominator(lambda h, w, c: c ** 2 * (h * w) ** 2),
-     "you left out the 4"),
-    (checks.check_compute_layer_style_cost, _layer_style_denominator(lambda h, w, c: 4.0 * c ** 2 * h * w),
-     "square n_H*n_W too"),
-    (checks.check_compute_style_cost, _style_unweighted, "weights ignored"),
-    (checks.check_compute_style_cost, _style_skips_first_layer, "wrong slice"),
-    (checks.check_total_cost, lambda J_content, J_style, alpha=10, beta=40: beta * J_content + alpha * J_style,
-     "alpha and beta swapped"),
-    (checks.check_total_cost, lambda J_content, J_style, alpha=10, beta=40: 10 * J_content + 40 * J_style,
-     "hard-coded weights"),
-])
+@pytest.mark.parametrize(
+    "check, wrong, hint",
+    [
+        (checks.check_compute_content_cost, _content_no_normalisation, "no normalisation"),
+        (checks.check_compute_content_cost, _content_no_four, "missing factor 4"),
+        (checks.check_compute_content_cost, _content_not_squared, "not squared"),
+        (checks.check_compute_content_cost, _content_first_layer, "wrong layer"),
+        (checks.check_gram_matrix, lambda A: tf.matmul(tf.transpose(A), A), "Aᵀ A instead of A Aᵀ"),
+        (checks.check_gram_matrix, lambda A: A * A, "element-wise product"),
+        (checks.check_compute_layer_style_cost, _layer_style_direct_reshape, "unrolling"),
+        (
+            checks.check_compute_layer_style_cost,
+            _layer_style_denominator(lambda h, w, c: 4.0 * c * h * w),
+            "square both n_C and n_H*n_W",
+        ),
+        (
+            checks.check_compute_layer_style_cost,
+            _layer_style_denominator(lambda h, w, c: c**2 * (h * w) ** 2),
+            "you left out the 4",
+        ),
+        (
+            checks.check_compute_layer_style_cost,
+            _layer_style_denominator(lambda h, w, c: 4.0 * c**2 * h * w),
+            "square n_H*n_W too",
+        ),
+        (checks.check_compute_style_cost, _style_unweighted, "weights ignored"),
+        (checks.check_compute_style_cost, _style_skips_first_layer, "wrong slice"),
+        (
+            checks.check_total_cost,
+            lambda J_content, J_style, alpha=10, beta=40: beta * J_content + alpha * J_style,
+            "alpha and beta swapped",
+        ),
+        (
+            checks.check_total_cost,
+            lambda J_content, J_style, alpha=10, beta=40: 10 * J_content + 40 * J_style,
+            "hard-coded weights",
+        ),
+    ],
+)
 def test_cost_mistakes_get_their_hint(check, wrong, hint, capsys):
     with pytest.raises(checks.CheckFailed) as error:
         check(wrong)
     message = str(error.value)
     assert hint in message and "expected" in message
     assert message.count("Likely mistake") == 1
-    assert capsys.readouterr().out == ""   # raised once, not printed as well
+    assert capsys.readouterr().out == ""  # raised once, not printed as well
 
 
-@pytest.mark.parametrize("check", [checks.check_compute_content_cost, checks.check_gram_matrix,
-                                   checks.check_compute_layer_style_cost, checks.check_compute_style_cost,
-                                   checks.check_total_cost])
+@pytest.mark.parametrize(
+    "check",
+    [
+        checks.check_compute_content_cost,
+        checks.check_gram_matrix,
+        checks.check_compute_layer_style_cost,
+        checks.check_compute_style_cost,
+        checks.check_total_cost,
+    ],
+)
 def test_cost_stubs_are_reported_as_not_implemented(check):
     def stub(*args, **kwargs):
         raise NotImplementedError("Exercise: replace this line with your code.")
@@ -176,25 +203,30 @@ def _numpy_layer_style(a_S, a_G):
     _, n_H, n_W, n_C = a_G.shape
     a_S = np.transpose(np.reshape(a_S, (-1, n_C)))
     a_G = np.transpose(np.reshape(a_G, (-1, n_C)))
-    return np.sum(np.square(_numpy_gram(a_S) - _numpy_gram(a_G))) / (4.0 * n_C ** 2 * (n_H * n_W) ** 2)
+    return np.sum(np.square(_numpy_gram(a_S) - _numpy_gram(a_G))) / (4.0 * n_C**2 * (n_H * n_W) ** 2)
 
 
 def _numpy_style(style_image_output, generated_image_output, STYLE_LAYERS):
-    return sum(weight * _numpy_layer_style(a_S, a_G) for (_, weight), a_S, a_G
-               in zip(STYLE_LAYERS, style_image_output[:-1], generated_image_output[:-1]))
+    return sum(
+        weight * _numpy_layer_style(a_S, a_G)
+        for (_, weight), a_S, a_G in zip(STYLE_LAYERS, style_image_output[:-1], generated_image_output[:-1])
+    )
 
 
 def _python_float_total(J_content, J_style, alpha=10, beta=40):
     return float(alpha * J_content + beta * J_style)
 
 
-@pytest.mark.parametrize("check, wrong, exercise", [
-    (checks.check_compute_content_cost, _numpy_content, "compute_content_cost"),
-    (checks.check_gram_matrix, _numpy_gram, "gram_matrix"),
-    (checks.check_compute_layer_style_cost, _numpy_layer_style, "compute_layer_style_cost"),
-    (checks.check_compute_style_cost, _numpy_style, "compute_style_cost"),
-    (checks.check_total_cost, _python_float_total, "total_cost"),
-])
+@pytest.mark.parametrize(
+    "check, wrong, exercise",
+    [
+        (checks.check_compute_content_cost, _numpy_content, "compute_content_cost"),
+        (checks.check_gram_matrix, _numpy_gram, "gram_matrix"),
+        (checks.check_compute_layer_style_cost, _numpy_layer_style, "compute_layer_style_cost"),
+        (checks.check_compute_style_cost, _numpy_style, "compute_style_cost"),
+        (checks.check_total_cost, _python_float_total, "total_cost"),
+    ],
+)
 def test_numpy_results_are_rejected_with_a_hint_about_types(check, wrong, exercise, capsys):
     with pytest.raises(checks.CheckFailed) as error:
         check(wrong)
@@ -222,11 +254,24 @@ def _layer_style_python_loop(a_S, a_G):
     return tf.constant(_numpy_layer_style(np.asarray(a_S), np.asarray(a_G)))
 
 
-@pytest.mark.parametrize("check, wrong, exercise, line", [
-    (checks.check_compute_content_cost, _content_numpy_inside, "compute_content_cost", "np.sum(np.square(a_C - a_G))"),
-    (checks.check_gram_matrix, _gram_via_numpy_method, "gram_matrix", "values = A.numpy()"),
-    (checks.check_compute_layer_style_cost, _layer_style_python_loop, "compute_layer_style_cost", "np.asarray(a_S)"),
-])
+@pytest.mark.parametrize(
+    "check, wrong, exercise, line",
+    [
+        (
+            checks.check_compute_content_cost,
+            _content_numpy_inside,
+            "compute_content_cost",
+            "np.sum(np.square(a_C - a_G))",
+        ),
+        (checks.check_gram_matrix, _gram_via_numpy_method, "gram_matrix", "values = A.numpy()"),
+        (
+            checks.check_compute_layer_style_cost,
+            _layer_style_python_loop,
+            "compute_layer_style_cost",
+            "np.asarray(a_S)",
+        ),
+    ],
+)
 def test_graph_incompatible_code_fails_in_its_own_check(check, wrong, exercise, line):
     """Right tensors eagerly; inside tf.function TensorFlow raises (some of it NotImplementedError,
     which must not be mistaken for the learner's stub)."""
@@ -287,7 +332,7 @@ def make_train_step(setting, mistake=None, content_cost=content_cost_solution):
         notebook_image = generated_image
 
         @tf.function
-        def train_step(image):   # updates the notebook's variable, not its argument
+        def train_step(image):  # updates the notebook's variable, not its argument
             with tf.GradientTape() as tape:
                 a_G = vgg_model_outputs(notebook_image)
                 J = total_solution(content_cost(a_C, a_G), style_solution(a_S, a_G, STYLE_LAYERS), ALPHA, BETA)
@@ -327,8 +372,9 @@ def make_train_step(setting, mistake=None, content_cost=content_cost_solution):
             generated_image.assign(tf.clip_by_value(generated_image, 0.0, 1.0))
         if mistake == "after update":
             a_G = vgg_model_outputs(generated_image)
-            J = total_solution(content_cost_solution(a_C, a_G), style_solution(a_S, a_G, STYLE_LAYERS),
-                               alpha=alpha, beta=beta)
+            J = total_solution(
+                content_cost_solution(a_C, a_G), style_solution(a_S, a_G, STYLE_LAYERS), alpha=alpha, beta=beta
+            )
         return J
 
     return train_step, generated_image, optimizer
@@ -336,8 +382,17 @@ def make_train_step(setting, mistake=None, content_cost=content_cost_solution):
 
 def _check(setting, train_step, generated_image, optimizer=None):
     vgg_model_outputs, a_C, a_S, _ = setting
-    return checks.check_train_step(train_step, generated_image, vgg_model_outputs, a_C, a_S, STYLE_LAYERS,
-                                   alpha=ALPHA, beta=BETA, optimizer=optimizer)
+    return checks.check_train_step(
+        train_step,
+        generated_image,
+        vgg_model_outputs,
+        a_C,
+        a_S,
+        STYLE_LAYERS,
+        alpha=ALPHA,
+        beta=BETA,
+        optimizer=optimizer,
+    )
 
 
 def test_train_step_solution_passes_and_state_is_restored(setting, capsys):
@@ -353,21 +408,24 @@ def test_train_step_solution_passes_and_state_is_restored(setting, capsys):
     assert not moments
 
 
-@pytest.mark.parametrize("mistake, hint", [
-    ("no clip", "no clipping"),
-    ("ascent", "gradient ascent"),
-    ("no update", "no update"),
-    ("swapped", "alpha and beta swapped"),
-    ("content as style", "style of the content image"),
-    ("after update", "J after the update"),
-    ("style only", "gradient of J_style only"),
-    ("content only", "gradient of J_content only"),
-    ("content of style", "content of the style image"),
-    ("beta * J_style", "beta * J_style only"),
-    ("twice", "update applied twice"),
-    ("global image", "a global instead of the argument"),
-    ("outside the tape", "None gradient"),
-])
+@pytest.mark.parametrize(
+    "mistake, hint",
+    [
+        ("no clip", "no clipping"),
+        ("ascent", "gradient ascent"),
+        ("no update", "no update"),
+        ("swapped", "alpha and beta swapped"),
+        ("content as style", "style of the content image"),
+        ("after update", "J after the update"),
+        ("style only", "gradient of J_style only"),
+        ("content only", "gradient of J_content only"),
+        ("content of style", "content of the style image"),
+        ("beta * J_style", "beta * J_style only"),
+        ("twice", "update applied twice"),
+        ("global image", "a global instead of the argument"),
+        ("outside the tape", "None gradient"),
+    ],
+)
 def test_train_step_mistakes_get_their_hint(setting, mistake, hint, capsys):
     train_step, generated_image, optimizer = make_train_step(setting, mistake)
     before = generated_image.numpy()
@@ -420,7 +478,7 @@ def test_np_clip_in_train_step_is_reported_and_the_check_cleans_up(setting):
     assert not isinstance(error.value, checks.ExerciseNotImplemented)
     assert "np.clip(generated_image, 0.0, 1.0)" in message and GRAPH_HINT in message
     np.testing.assert_array_equal(generated_image.numpy(), before)
-    for variable in optimizer.variables:   # every variable holds a value of its own shape again
+    for variable in optimizer.variables:  # every variable holds a value of its own shape again
         assert variable.numpy().shape == tuple(variable.shape)
     assert int(optimizer.iterations.numpy()) == 0
 
@@ -448,8 +506,10 @@ def test_an_unfinished_earlier_exercise_is_named(setting):
         raise NotImplementedError("Exercise `compute_content_cost`: replace this line with your code.")
 
     train_step, generated_image, optimizer = make_train_step(setting, content_cost=compute_content_cost)
-    with pytest.raises(checks.ExerciseNotImplemented,
-                       match=r"Exercise `compute_content_cost` is not implemented yet \(`train_step` calls it\)"):
+    with pytest.raises(
+        checks.ExerciseNotImplemented,
+        match=r"Exercise `compute_content_cost` is not implemented yet \(`train_step` calls it\)",
+    ):
         _check(setting, train_step, generated_image, optimizer)
 
 
@@ -476,7 +536,7 @@ def test_a_content_mistake_is_seen_although_the_style_term_dominates_j(setting):
     from utils.checks import EXERCISES
 
     vgg_model_outputs = setting[0]
-    cases = EXERCISES["train_step"].build_cases({"vgg_model_outputs": vgg_model_outputs}, None)
+    cases = EXERCISES["train_step"].cases({"vgg_model_outputs": vgg_model_outputs}, None)
     near_style = cases[1]
     a_G = vgg_model_outputs(tf.constant(near_style.args[0]))
     J_content = float(content_cost_solution(near_style.kwargs["a_C"], a_G))
@@ -490,11 +550,23 @@ def test_train_step_graded_with_a_wrong_earlier_exercise_keeps_its_point(setting
     from utils.checks import Observation, judge, observe
 
     vgg_model_outputs, a_C, a_S, content = setting
-    namespace = {"tf": tf, "np": np, "keras": keras, "vgg_model_outputs": vgg_model_outputs, "a_C": a_C,
-                 "a_S": a_S, "STYLE_LAYERS": STYLE_LAYERS, "ALPHA": ALPHA, "BETA": BETA,
-                 "generated_image": tf.Variable(content), "optimizer": keras.optimizers.Adam(learning_rate=0.05),
-                 "compute_style_cost": style_solution, "total_cost": total_solution}
-    exec("""
+    namespace = {
+        "tf": tf,
+        "np": np,
+        "keras": keras,
+        "vgg_model_outputs": vgg_model_outputs,
+        "a_C": a_C,
+        "a_S": a_S,
+        "STYLE_LAYERS": STYLE_LAYERS,
+        "ALPHA": ALPHA,
+        "BETA": BETA,
+        "generated_image": tf.Variable(content),
+        "optimizer": keras.optimizers.Adam(learning_rate=0.05),
+        "compute_style_cost": style_solution,
+        "total_cost": total_solution,
+    }
+    exec(
+        """
 def compute_content_cost(content_output, generated_output):
     a_C, a_G = content_output[-1], generated_output[-1]
     _, n_H, n_W, n_C = a_G.get_shape().as_list()
@@ -508,7 +580,9 @@ def train_step(generated_image):
     optimizer.apply_gradients([(tape.gradient(J, generated_image), generated_image)])
     generated_image.assign(tf.clip_by_value(generated_image, 0.0, 1.0))
     return J
-""", namespace)
+""",
+        namespace,
+    )
     args = (namespace["train_step"], namespace["generated_image"], vgg_model_outputs, a_C, a_S, STYLE_LAYERS)
     with pytest.raises(checks.CheckFailed, match="`train_step` looks right, but `compute_content_cost` is wrong"):
         checks.check_train_step(*args, alpha=ALPHA, beta=BETA, optimizer=namespace["optimizer"])
@@ -516,11 +590,13 @@ def train_step(generated_image):
     text = observation.to_json()
     context = dict(alpha=ALPHA, beta=BETA, optimizer=namespace["optimizer"])
     assert judge("train_step", Observation.from_json(text), *args[1:], seed=11, **context).status == "failed"
-    assert judge("train_step", Observation.from_json(text), *args[1:], seed=11, grading=True,
-                 **context).status == "passed"
+    assert (
+        judge("train_step", Observation.from_json(text), *args[1:], seed=11, grading=True, **context).status == "passed"
+    )
 
 
 # ---- graded with the course's own VGG19 (the judge builds it itself) ------------------------------
+
 
 def _vgg_available():
     from utils import assets
@@ -540,11 +616,20 @@ def test_graded_train_step_is_judged_with_the_graders_own_vgg():
     preset = get_preset("course" if assets.find("vgg19_full") is not None else "blocks123")
     names = list(preset.style_layers) + [preset.content_layer]
     extractor = build_extractor(names)
-    namespace = {"tf": tf, "extractor": extractor, "names": names, "STYLE_LAYERS": list(preset.style_layers.items()),
-                 "ALPHA": preset.alpha, "BETA": preset.beta, "compute_content_cost": content_cost_solution,
-                 "compute_style_cost": style_solution, "total_cost": total_solution,
-                 "optimizer": keras.optimizers.Adam(learning_rate=preset.learning_rate)}
-    exec("""
+    namespace = {
+        "tf": tf,
+        "extractor": extractor,
+        "names": names,
+        "STYLE_LAYERS": list(preset.style_layers.items()),
+        "ALPHA": preset.alpha,
+        "BETA": preset.beta,
+        "compute_content_cost": content_cost_solution,
+        "compute_style_cost": style_solution,
+        "total_cost": total_solution,
+        "optimizer": keras.optimizers.Adam(learning_rate=preset.learning_rate),
+    }
+    exec(
+        """
 def vgg_model_outputs(image):
     outputs = extractor(image)
     return [outputs[name] for name in names]
@@ -564,14 +649,28 @@ def content_of_style(generated_image):
     optimizer.apply_gradients([(tape.gradient(J, generated_image), generated_image)])
     generated_image.assign(tf.clip_by_value(generated_image, 0.0, 1.0))
     return J
-""", namespace)
+""",
+        namespace,
+    )
     image = np.random.default_rng(0).uniform(0, 1, (1, 48, 64, 3)).astype(np.float32)
     namespace["a_C"] = namespace["vgg_model_outputs"](tf.constant(image))
     namespace["a_S"] = namespace["vgg_model_outputs"](tf.constant(image[:, ::-1]))
-    context = (tf.Variable(image), namespace["vgg_model_outputs"], namespace["a_C"], namespace["a_S"],
-               namespace["STYLE_LAYERS"])
+    context = (
+        tf.Variable(image),
+        namespace["vgg_model_outputs"],
+        namespace["a_C"],
+        namespace["a_S"],
+        namespace["STYLE_LAYERS"],
+    )
     for name, status in (("right", "passed"), ("content_of_style", "failed")):
-        text = observe("train_step", tf.function(namespace[name]), *context, alpha=preset.alpha, beta=preset.beta,
-                       optimizer=namespace["optimizer"], seed=5).to_json()
+        text = observe(
+            "train_step",
+            tf.function(namespace[name]),
+            *context,
+            alpha=preset.alpha,
+            beta=preset.beta,
+            optimizer=namespace["optimizer"],
+            seed=5,
+        ).to_json()
         verdict = judge("train_step", Observation.from_json(text), seed=5, grading=True)
         assert verdict.status == status, verdict.message

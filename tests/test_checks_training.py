@@ -16,12 +16,22 @@ from utils.errors import CheckFailed, ExerciseNotImplemented
 def _squared_distances(embeddings):
     embeddings = np.asarray(embeddings, np.float64)
     difference = embeddings[:, None, :] - embeddings[None, :, :]
-    return np.sum(difference ** 2, axis=-1)
+    return np.sum(difference**2, axis=-1)
 
 
-def learner_batch_hard(labels, embeddings, margin=0.2, *, own_positive=False, farthest_negative=False,
-                       closest_positive=False, all_anchors=False, zero_fill=False, hinge_last=False,
-                       plain_distance=False):
+def learner_batch_hard(
+    labels,
+    embeddings,
+    margin=0.2,
+    *,
+    own_positive=False,
+    farthest_negative=False,
+    closest_positive=False,
+    all_anchors=False,
+    zero_fill=False,
+    hinge_last=False,
+    plain_distance=False,
+):
     """A loop-per-anchor batch-hard loss; each keyword reproduces one mistake."""
     labels = np.asarray(labels).reshape(-1)
     distances = _squared_distances(embeddings)
@@ -68,15 +78,18 @@ def test_library_solution_passes(capsys):
     assert capsys.readouterr().out == "All tests passed.\n"
 
 
-@pytest.mark.parametrize("mistake, words", [
-    ("farthest_negative", "easiest negative instead of the hardest"),
-    ("closest_positive", "easiest positive instead of the hardest"),
-    ("own_positive", "anchor counted as its own positive"),
-    ("all_anchors", "mean over every anchor"),
-    ("zero_fill", "masked entries entered the min as 0"),
-    ("hinge_last", "hinge applied after the mean"),
-    ("plain_distance", "distances not squared"),
-])
+@pytest.mark.parametrize(
+    "mistake, words",
+    [
+        ("farthest_negative", "easiest negative instead of the hardest"),
+        ("closest_positive", "easiest positive instead of the hardest"),
+        ("own_positive", "anchors without a positive were scored"),
+        ("all_anchors", "mean over every anchor"),
+        ("zero_fill", "masked entries entered the min as 0"),
+        ("hinge_last", "hinge applied after the mean"),
+        ("plain_distance", "distances not squared"),
+    ],
+)
 def test_each_classic_mistake_gets_its_hint(mistake, words, capsys):
     def wrong(labels, embeddings, margin=0.2):
         return learner_batch_hard(labels, embeddings, margin, **{mistake: True})
@@ -86,7 +99,7 @@ def test_each_classic_mistake_gets_its_hint(mistake, words, capsys):
     message = str(raised.value)
     assert f"Likely mistake ({words})" in message
     assert message.count("Likely mistake") == 1, message
-    assert capsys.readouterr().out == ""   # the message is raised, not printed as well
+    assert capsys.readouterr().out == ""  # the message is raised, not printed as well
 
 
 def test_unrelated_wrong_answer_gets_the_exercises_own_generic_message(capsys):
@@ -113,20 +126,24 @@ def test_crashing_solution_is_reported_briefly():
         checks.check_batch_hard_triplet_loss(crashes)
 
 
-@pytest.mark.parametrize("mistake, words, other", [
-    ("own_positive", "anchor counted as its own positive", "mean over every anchor"),
-    ("all_anchors", "mean over every anchor", "anchor counted as its own positive"),
-])
+@pytest.mark.parametrize(
+    "mistake, words, other",
+    [
+        ("own_positive", "anchors without a positive were scored", "mean over every anchor"),
+        ("all_anchors", "mean over every anchor", "anchors without a positive were scored"),
+    ],
+)
 def test_singleton_mistakes_are_told_apart(mistake, words, other):
     """Both mistakes count single-photo identities as anchors; where their hinge is 0 the two give the
     same loss. The check must still name the one that explains every case, not the first listed."""
+
     def wrong(labels, embeddings, margin=0.2):
         return learner_batch_hard(labels, embeddings, margin, **{mistake: True})
 
     with pytest.raises(CheckFailed) as raised:
         checks.check_batch_hard_triplet_loss(wrong)
     message = str(raised.value)
-    assert "single-photo identities far from everyone" in message   # the case where both agree
+    assert "single-photo identities far from everyone" in message  # the case where both agree
     assert f"({words})" in message and f"({other})" not in message
 
 

@@ -12,8 +12,9 @@ from utils import config
 from utils.errors import UsageError
 
 ZEN4 = config.CpuFeatures("x86_64", "AMD EPYC 9354P", frozenset({"avx2", "avx512f", "avx512_bf16"}))
-SAPPHIRE_RAPIDS = config.CpuFeatures("x86_64", "Intel Xeon Platinum 8480+",
-                                        frozenset({"avx512f", "amx_bf16", "amx_tile"}))
+SAPPHIRE_RAPIDS = config.CpuFeatures(
+    "x86_64", "Intel Xeon Platinum 8480+", frozenset({"avx512f", "amx_bf16", "amx_tile"})
+)
 SKYLAKE = config.CpuFeatures("x86_64", "Intel Xeon Gold 6148", frozenset({"avx2", "avx512f", "avx512_vnni"}))
 GRAVITON3 = config.CpuFeatures("aarch64", "unknown", frozenset({"fp", "asimd", "sve", "bf16"}))
 GRAVITON2 = config.CpuFeatures("aarch64", "unknown", frozenset({"fp", "asimd"}))
@@ -41,8 +42,9 @@ def no_gpu_no_onednn_switch(monkeypatch):
     monkeypatch.delenv("TF_ENABLE_ONEDNN_OPTS", raising=False)
 
 
-@pytest.mark.parametrize("cpu, native", [(ZEN4, True), (SAPPHIRE_RAPIDS, True), (SKYLAKE, False),
-                                         (GRAVITON3, True), (GRAVITON2, False)])
+@pytest.mark.parametrize(
+    "cpu, native", [(ZEN4, True), (SAPPHIRE_RAPIDS, True), (SKYLAKE, False), (GRAVITON3, True), (GRAVITON2, False)]
+)
 def test_native_bfloat16_from_the_cpu_flags(cpu, native):
     found, reason = config.native_bfloat16(cpu, gpu_capability=None)
     assert found is native
@@ -56,8 +58,12 @@ def test_auto_follows_the_faked_feature_reader(monkeypatch, cpu, dtype):
     choice = config.choose_compute_dtype("auto")
     assert (choice.dtype, choice.requested, choice.native_bfloat16) == (dtype, "auto", dtype == "bfloat16")
     assert choice.reason.startswith(f"auto: {dtype}, because the CPU ({cpu.model})")
-    assert choice.to_dict() == {"dtype": dtype, "requested": "auto", "native_bfloat16": dtype == "bfloat16",
-                                "reason": choice.reason}
+    assert choice.to_dict() == {
+        "dtype": dtype,
+        "requested": "auto",
+        "native_bfloat16": dtype == "bfloat16",
+        "reason": choice.reason,
+    }
 
 
 @pytest.mark.parametrize("requested", ["float32", "bfloat16"])
@@ -89,8 +95,9 @@ def test_cpuinfo_is_parsed(tmp_path):
     arm.write_text(ARM_CPUINFO)
     assert "bf16" in config.read_cpu_features(str(arm)).flags
     assert config.read_cpu_features(str(tmp_path / "absent")).flags == frozenset()
-    unknown = config.choose_compute_dtype("auto", cpu=config.read_cpu_features(str(tmp_path / "absent")),
-                                             gpu_capability=None)
+    unknown = config.choose_compute_dtype(
+        "auto", cpu=config.read_cpu_features(str(tmp_path / "absent")), gpu_capability=None
+    )
     assert unknown.dtype == "float32" and "unknown" in unknown.reason
 
 

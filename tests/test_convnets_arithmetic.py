@@ -16,17 +16,20 @@ from utils.convnets.arithmetic import LayerSpec
 from utils.errors import UsageError
 
 
-@pytest.mark.parametrize("n, f, s, padding, expected", [
-    (14, 5, 1, "valid", 10),
-    (32, 4, 1, "valid", 29),
-    (6, 3, 1, 1, 6),
-    (224, 11, 4, 2, 55),      # AlexNet conv1 at 224 px with 2 pixels of padding
-    (227, 11, 4, "valid", 55),
-    (8, 3, 2, 0, 3),          # floor: the last window does not fit
-    (7, 7, 1, "valid", 1),
-    (150, 7, 2, "same", 75),
-    (75, 3, 2, "same", 38),
-])
+@pytest.mark.parametrize(
+    "n, f, s, padding, expected",
+    [
+        (14, 5, 1, "valid", 10),
+        (32, 4, 1, "valid", 29),
+        (6, 3, 1, 1, 6),
+        (224, 11, 4, 2, 55),  # AlexNet conv1 at 224 px with 2 pixels of padding
+        (227, 11, 4, "valid", 55),
+        (8, 3, 2, 0, 3),  # floor: the last window does not fit
+        (7, 7, 1, "valid", 1),
+        (150, 7, 2, "same", 75),
+        (75, 3, 2, "same", 38),
+    ],
+)
 def test_output_length_hand_values(n, f, s, padding, expected):
     assert arithmetic.conv_output_length(n, f, s, padding) == expected
 
@@ -42,14 +45,17 @@ def test_same_padding_split_matches_tensorflow_rule():
     assert arithmetic.same_padding(4, 2, 2) == (0, 0)
 
 
-@pytest.mark.parametrize("layer_class, input_shape, filters, kernel, strides, padding", [
-    (keras.layers.Conv1D, (14, 1), 16, 5, 1, "valid"),
-    (keras.layers.Conv1D, (500, 1), 16, 7, 3, "same"),
-    (keras.layers.Conv2D, (37, 29, 3), 8, (3, 5), (2, 1), "valid"),
-    (keras.layers.Conv2D, (37, 29, 3), 8, 4, 3, "same"),
-    (keras.layers.Conv3D, (32, 32, 32, 3), 16, 4, 1, "valid"),
-    (keras.layers.Conv3D, (17, 16, 15, 2), 4, (3, 2, 1), 2, "same"),
-])
+@pytest.mark.parametrize(
+    "layer_class, input_shape, filters, kernel, strides, padding",
+    [
+        (keras.layers.Conv1D, (14, 1), 16, 5, 1, "valid"),
+        (keras.layers.Conv1D, (500, 1), 16, 7, 3, "same"),
+        (keras.layers.Conv2D, (37, 29, 3), 8, (3, 5), (2, 1), "valid"),
+        (keras.layers.Conv2D, (37, 29, 3), 8, 4, 3, "same"),
+        (keras.layers.Conv3D, (32, 32, 32, 3), 16, 4, 1, "valid"),
+        (keras.layers.Conv3D, (17, 16, 15, 2), 4, (3, 2, 1), 2, "same"),
+    ],
+)
 def test_shapes_and_params_match_keras(layer_class, input_shape, filters, kernel, strides, padding):
     layer = layer_class(filters, kernel, strides=strides, padding=padding)
     output = layer(keras.Input(input_shape))
@@ -72,17 +78,20 @@ def test_param_counts_by_hand():
     assert arithmetic.dense_param_count(14, 160) == 2400
 
 
-@pytest.mark.parametrize("call", [
-    lambda: arithmetic.conv_output_length(3, 5),                     # window larger than input
-    lambda: arithmetic.conv_output_length(10, 3, padding="full"),
-    lambda: arithmetic.conv_output_length(10, 0),
-    lambda: arithmetic.conv_output_length(10.0, 3),
-    lambda: arithmetic.conv_output_length(10, 3, padding=-1),
-    lambda: arithmetic.conv_output_shape((10,), 4, 3),                # no channel axis
-    lambda: arithmetic.conv_output_shape((10, 10, 3), 4, (3, 3, 3)),  # kernel rank mismatch
-    lambda: arithmetic.conv_param_count(3, 3, 8),                     # int kernel without rank
-    lambda: arithmetic.conv_param_count((3, 3), 3, 8, rank=3),
-])
+@pytest.mark.parametrize(
+    "call",
+    [
+        lambda: arithmetic.conv_output_length(3, 5),  # window larger than input
+        lambda: arithmetic.conv_output_length(10, 3, padding="full"),
+        lambda: arithmetic.conv_output_length(10, 0),
+        lambda: arithmetic.conv_output_length(10.0, 3),
+        lambda: arithmetic.conv_output_length(10, 3, padding=-1),
+        lambda: arithmetic.conv_output_shape((10,), 4, 3),  # no channel axis
+        lambda: arithmetic.conv_output_shape((10, 10, 3), 4, (3, 3, 3)),  # kernel rank mismatch
+        lambda: arithmetic.conv_param_count(3, 3, 8),  # int kernel without rank
+        lambda: arithmetic.conv_param_count((3, 3), 3, 8, rank=3),
+    ],
+)
 def test_bad_input_raises_value_error(call):
     with pytest.raises(ValueError):
         call()
@@ -91,18 +100,26 @@ def test_bad_input_raises_value_error(call):
 # Receptive fields
 # ----------------------------------------------------------------------------------------------
 
+
 def test_single_steps_by_hand():
     assert arithmetic.receptive_field_step(1, 1, 0.0, 3, 1, 1) == (3, 1, 0.0)
     assert arithmetic.receptive_field_step(5, 1, 0.0, 2, 2, 0) == (6, 2, 0.5)
     assert arithmetic.receptive_field_step(1, 1, 0.0, 11, 4, 0) == (11, 4, 5.0)
-    assert arithmetic.receptive_field_step(7, 2, 1.0, 1, 1, 0) == (7, 2, 1.0)   # 1x1 conv changes nothing
+    assert arithmetic.receptive_field_step(7, 2, 1.0, 1, 1, 0) == (7, 2, 1.0)  # 1x1 conv changes nothing
 
 
 def test_alexnet_chain():
     # AlexNet (Krizhevsky et al. 2012): field sizes 11, 19, 51, 67, 99, 131, 163, 195 by hand
-    layers = [LayerSpec("conv1", 11, 4, 0), LayerSpec("pool1", 3, 2, 0), LayerSpec("conv2", 5, 1, 2),
-              LayerSpec("pool2", 3, 2, 0), LayerSpec("conv3", 3, 1, 1), LayerSpec("conv4", 3, 1, 1),
-              LayerSpec("conv5", 3, 1, 1), LayerSpec("pool5", 3, 2, 0)]
+    layers = [
+        LayerSpec("conv1", 11, 4, 0),
+        LayerSpec("pool1", 3, 2, 0),
+        LayerSpec("conv2", 5, 1, 2),
+        LayerSpec("pool2", 3, 2, 0),
+        LayerSpec("conv3", 3, 1, 1),
+        LayerSpec("conv4", 3, 1, 1),
+        LayerSpec("conv5", 3, 1, 1),
+        LayerSpec("pool5", 3, 2, 0),
+    ]
     fields = arithmetic.receptive_fields(layers)
     assert [fields[name].size[0] for name in fields] == [11, 19, 51, 67, 99, 131, 163, 195]
     assert [fields[name].jump[0] for name in fields] == [4, 8, 8, 16, 16, 16, 16, 32]
@@ -113,8 +130,16 @@ def test_alexnet_chain():
 def test_vgg16_known_fields():
     model = keras.applications.VGG16(include_top=False, weights=None, input_shape=(224, 224, 3))
     fields = arithmetic.model_receptive_fields(model)
-    expected = {"block1_conv1": 3, "block1_conv2": 5, "block1_pool": 6, "block2_conv2": 14,
-                "block3_conv3": 40, "block4_conv3": 92, "block5_conv3": 196, "block5_pool": 212}
+    expected = {
+        "block1_conv1": 3,
+        "block1_conv2": 5,
+        "block1_pool": 6,
+        "block2_conv2": 14,
+        "block3_conv3": 40,
+        "block4_conv3": 92,
+        "block5_conv3": 196,
+        "block5_pool": 212,
+    }
     assert {name: fields[name].size[0] for name in expected} == expected
     assert fields["block5_pool"].jump == (32, 32)
     assert fields["block3_conv3"].start == (1.5, 1.5)
@@ -149,7 +174,7 @@ def test_same_padding_with_stride_needs_input_size():
     with pytest.raises(ValueError, match="input size"):
         arithmetic.receptive_fields([LayerSpec("c", 3, 2, "same")])
     fields = arithmetic.receptive_fields([LayerSpec("c", 7, 2, "same")], input_size=150)
-    assert fields["c"].start == (1.0, 1.0)          # TF pads 2 before: centre at 3 - 2
+    assert fields["c"].start == (1.0, 1.0)  # TF pads 2 before: centre at 3 - 2
 
 
 def test_box_and_center():
@@ -175,13 +200,15 @@ def _gradient_support(model, input_shape, position):
 def test_matches_gradient_support(position):
     """A small linear model with random weights: the analytic box equals where gradients reach."""
     keras.utils.set_random_seed(0)
-    model = keras.Sequential([
-        keras.Input((64, 64, 2)),
-        keras.layers.Conv2D(4, 5, strides=2, padding="same"),
-        keras.layers.AveragePooling2D(3, strides=2, padding="valid"),
-        keras.layers.ZeroPadding2D(1),
-        keras.layers.Conv2D(3, 3, padding="valid", dilation_rate=2),
-    ])
+    model = keras.Sequential(
+        [
+            keras.Input((64, 64, 2)),
+            keras.layers.Conv2D(4, 5, strides=2, padding="same"),
+            keras.layers.AveragePooling2D(3, strides=2, padding="valid"),
+            keras.layers.ZeroPadding2D(1),
+            keras.layers.Conv2D(3, 3, padding="valid", dilation_rate=2),
+        ]
+    )
     field = arithmetic.model_receptive_fields(model)[model.layers[-1].name]
     assert _gradient_support(model, (64, 64, 2), position) == field.box(position)
 
@@ -221,8 +248,11 @@ def test_importing_the_package_does_not_start_tensorflow():
 
     from utils import config
 
-    code = ("import sys, utils.convnets; "
-            "print(sorted(name for name in ('tensorflow', 'keras', 'matplotlib') if name in sys.modules))")
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
-                            cwd=config.REPO_ROOT)
+    code = (
+        "import sys, utils.convnets; "
+        "print(sorted(name for name in ('tensorflow', 'keras', 'matplotlib') if name in sys.modules))"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=config.REPO_ROOT
+    )
     assert result.stdout.strip() == "[]"

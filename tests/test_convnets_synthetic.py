@@ -59,7 +59,7 @@ def test_volumes_shapes_and_blob_centres():
         assert centers.shape == (label, 3)
         for z, y, x in np.round(centers).astype(int):
             # a blob centre is brighter than the tissue around it (0.5 + noise)
-            assert volume[z - 1:z + 2, y - 1:y + 2, x - 1:x + 2].mean() > 0.7
+            assert volume[z - 1 : z + 2, y - 1 : y + 2, x - 1 : x + 2].mean() > 0.7
 
 
 def test_volume_blob_makes_the_maximum_brighter():

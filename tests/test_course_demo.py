@@ -4,7 +4,7 @@ import json
 
 import pytest
 
-from utils import assets
+from utils.assets import lookup
 from utils.course import demo
 
 
@@ -25,11 +25,9 @@ def test_demo_identifies_the_course_probes_and_stylises(tmp_path):
 
 
 def test_a_missing_asset_ends_the_demo_with_one_line(tmp_path, monkeypatch, capsys):
-    def missing(name, **_):
-        raise assets.AssetError(f"asset {name!r} was not found. Looked in:\n  /nowhere\nHow to get it: "
-                                "run `make setup`", missing=True)
-
-    monkeypatch.setattr(assets, "resolve", missing)
+    monkeypatch.delenv(lookup.ASSETS_ENV_VAR, raising=False)  # an empty machine: no mirror, no ../shared, empty cache
+    monkeypatch.setenv(lookup.SHARED_ENV_VAR, "")
+    monkeypatch.setenv(lookup.CACHE_ENV_VAR, str(tmp_path / "empty-cache"))
     assert demo.main(["--out", str(tmp_path), "--skip-nst"]) == 2
     error = capsys.readouterr().err
     assert error.count("\n") == 1 and "faces_demo" in error and "make setup" in error

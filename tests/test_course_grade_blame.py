@@ -12,17 +12,17 @@ from __future__ import annotations
 import nbformat
 import pytest
 
+from test_course_grade_helpers import needs_sandbox
 from utils import checks
 from utils.course import student
 from utils.course.grading import assignment as assignments
 from utils.course.grading import grade_all
 from utils.course.grading.kernel import Limits
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, needs_sandbox]
 
 SETUP = "import tensorflow as tf\nfrom utils import checks"
-GRAM = ("def gram_matrix(A):\n    ### BEGIN SOLUTION\n    return tf.matmul(A, tf.transpose(A))\n"
-        "    ### END SOLUTION")
+GRAM = "def gram_matrix(A):\n    ### BEGIN SOLUTION\n    return tf.matmul(A, tf.transpose(A))\n    ### END SOLUTION"
 LAYER = """def compute_layer_style_cost(a_S, a_G):
     ### BEGIN SOLUTION
     _, n_H, n_W, n_C = a_G.get_shape().as_list()
@@ -40,11 +40,16 @@ def _right_layer_cost():
 
 
 def test_a_right_later_exercise_keeps_its_point_when_an_earlier_one_is_wrong(tmp_path):
-    solution = nbformat.v4.new_notebook(cells=[
-        nbformat.v4.new_markdown_cell("# Gram matrices"), nbformat.v4.new_code_cell(SETUP),
-        nbformat.v4.new_code_cell(GRAM), nbformat.v4.new_code_cell("checks.check_gram_matrix(gram_matrix)"),
-        nbformat.v4.new_code_cell(LAYER),
-        nbformat.v4.new_code_cell("checks.check_compute_layer_style_cost(compute_layer_style_cost)")])
+    solution = nbformat.v4.new_notebook(
+        cells=[
+            nbformat.v4.new_markdown_cell("# Gram matrices"),
+            nbformat.v4.new_code_cell(SETUP),
+            nbformat.v4.new_code_cell(GRAM),
+            nbformat.v4.new_code_cell("checks.check_gram_matrix(gram_matrix)"),
+            nbformat.v4.new_code_cell(LAYER),
+            nbformat.v4.new_code_cell("checks.check_compute_layer_style_cost(compute_layer_style_cost)"),
+        ]
+    )
     (tmp_path / "solutions").mkdir()
     nbformat.write(solution, tmp_path / "solutions" / "04_tiny.ipynb")
     submission = student.make_student_notebook(solution, "04_tiny")
@@ -61,8 +66,9 @@ def test_a_right_later_exercise_keeps_its_point_when_an_earlier_one_is_wrong(tmp
 
     # Graded: the wrong exercise fails, the right one that calls it keeps its point.
     solutions = assignments.Solutions(tmp_path / "solutions")
-    [result] = grade_all(assignments.read_submissions([path], solutions), Limits(cell_seconds=120, memory_mib=3000),
-                         jobs=1, watch=None)
+    [result] = grade_all(
+        assignments.read_submissions([path], solutions), Limits(cell_seconds=120, memory_mib=3000), jobs=1, watch=None
+    )
     grades = {name: (exercise.status, exercise.points) for name, exercise in result.exercises.items()}
     assert grades == {"gram_matrix": ("failed", 0.0), "compute_layer_style_cost": ("passed", 1.0)}, grades
     assert "gram_matrix" in result.exercises["gram_matrix"].message

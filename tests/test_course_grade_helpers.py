@@ -7,17 +7,28 @@
 
 from __future__ import annotations
 
+import functools
+
 import nbformat
+import pytest
 
 from utils.course import student
 from utils.course.grading import assignment as assignments
+from utils.course.grading.sandbox import Bubblewrap
+from utils.errors import UsageError
 
 SETUP = "from utils import checks\nfrom utils.convnets import arithmetic"
 SIZE = "def conv_output_size(n, f, p, s):\n    ### BEGIN SOLUTION\n    return (n + 2 * p - f) // s + 1\n    ### END SOLUTION"
 SIZE_CHECK = "checks.check_conv_output_size(conv_output_size)"
-PARAMS = ("def conv_param_count(f, rank, c_in, c_out):\n    ### BEGIN SOLUTION (points=2)\n"
-          "    return (f ** rank * c_in + 1) * c_out\n    ### END SOLUTION")
-PARAMS_CHECK = "checks.check_conv_param_count(conv_param_count)\n### BEGIN HIDDEN CHECKS\nassert conv_param_count(1, 1, 1, 1) == 2, 'one weight and one bias'\n### END HIDDEN CHECKS"
+PARAMS = (
+    "def conv_param_count(f, rank, c_in, c_out):\n    ### BEGIN SOLUTION (points=2)\n"
+    "    return (f ** rank * c_in + 1) * c_out\n    ### END SOLUTION"
+)
+#: The hidden region holds a check call only (judged in the grader with hidden cases, issue 30.3).
+PARAMS_CHECK = (
+    "checks.check_conv_param_count(conv_param_count)\n### BEGIN HIDDEN CHECKS\n"
+    "checks.check_conv_param_count(conv_param_count)  # one weight and one bias\n### END HIDDEN CHECKS"
+)
 
 RIGHT_SIZE = "    return (n + 2 * p - f) // s + 1"
 RIGHT_PARAMS = "    return (f ** rank * c_in + 1) * c_out"
@@ -28,11 +39,16 @@ class TinyCourse:
 
     def __init__(self, root):
         self.root = root
-        solution = nbformat.v4.new_notebook(cells=[
-            nbformat.v4.new_markdown_cell("# Shape arithmetic"),
-            nbformat.v4.new_code_cell(SETUP),
-            nbformat.v4.new_code_cell(SIZE), nbformat.v4.new_code_cell(SIZE_CHECK),
-            nbformat.v4.new_code_cell(PARAMS), nbformat.v4.new_code_cell(PARAMS_CHECK)])
+        solution = nbformat.v4.new_notebook(
+            cells=[
+                nbformat.v4.new_markdown_cell("# Shape arithmetic"),
+                nbformat.v4.new_code_cell(SETUP),
+                nbformat.v4.new_code_cell(SIZE),
+                nbformat.v4.new_code_cell(SIZE_CHECK),
+                nbformat.v4.new_code_cell(PARAMS),
+                nbformat.v4.new_code_cell(PARAMS_CHECK),
+            ]
+        )
         (root / "solutions").mkdir(parents=True, exist_ok=True)
         self.solution_path = root / "solutions" / "06_tiny.ipynb"
         nbformat.write(solution, self.solution_path)
@@ -66,3 +82,18 @@ class TinyCourse:
 
 def statuses(result):
     return {name: (exercise.status, exercise.points) for name, exercise in result.exercises.items()}
+
+
+@functools.cache
+def sandbox_problem() -> str:
+    """ "" where a bubblewrap sandbox can be made here, else why (one line)."""
+    try:
+        Bubblewrap().check()
+    except UsageError as error:
+        return str(error)
+    return ""
+
+
+#: For tests that grade in the default sandbox: skipped, with one line, where bubblewrap cannot run
+#: (CI installs it, so CI always runs them).
+needs_sandbox = pytest.mark.skipif(bool(sandbox_problem()), reason=f"skipped: {sandbox_problem()}")

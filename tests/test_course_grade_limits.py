@@ -10,15 +10,17 @@ from __future__ import annotations
 import psutil
 import pytest
 
-from test_course_grade_helpers import RIGHT_SIZE, TinyCourse, statuses
+from test_course_grade_helpers import RIGHT_SIZE, TinyCourse, needs_sandbox, statuses
 from utils.course.grading import format_table, grade_all
 from utils.course.grading import kernel as kernels
 from utils.course.grading.kernel import Limits
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, needs_sandbox]
 
-STUBBORN = ("    import time\n    while True:\n        try:\n            time.sleep(0.05)\n"
-            "        except BaseException:\n            pass")
+STUBBORN = (
+    "    import time\n    while True:\n        try:\n            time.sleep(0.05)\n"
+    "        except BaseException:\n            pass"
+)
 HONEST_POOL = """\
 import multiprocessing, time
 import numpy as np
@@ -32,42 +34,57 @@ GREEDY_CHILDREN = """\
     children = [subprocess.Popen([sys.executable, "-c", code]) for _ in range(4)]
     [child.wait() for child in children]
 """
+#: Three sleepers that try to outlive the kernel; each carries MARKER in its command line, so the
+#: test finds any survivor on the host, and the learner's function passes only if all three started.
 ESCAPE = """\
 import os, subprocess, sys, time
-sleeper = "import os, time; open(%r, 'a').write(str(os.getpid()) + chr(10)); time.sleep(600)"
-subprocess.Popen([sys.executable, "-c", sleeper % PIDS], start_new_session=True)        # setsid
-subprocess.Popen([sys.executable, "-c", sleeper % PIDS], process_group=0)              # new group
+sleeper = "import time; time.sleep(600)  # " + MARKER
+subprocess.Popen([sys.executable, "-c", sleeper], start_new_session=True)                # setsid
+subprocess.Popen([sys.executable, "-c", sleeper], process_group=0)                      # new group
 if os.fork() == 0:                                                                       # double fork
     os.setsid()
     if os.fork() == 0:
-        exec(sleeper % PIDS)
+        os.execv(sys.executable, [sys.executable, "-c", sleeper])
     os._exit(0)
 time.sleep(3)
+STARTED = sum(MARKER in open(f"/proc/{pid}/cmdline").read() for pid in os.listdir("/proc") if pid.isdigit())
 """
+ESCAPE_SIZE = "    assert STARTED == 3, STARTED\n" + RIGHT_SIZE
+
+
+def _survivors(marker: str) -> list[psutil.Process]:
+    """Processes on this machine (any user, any namespace) whose command line holds ``marker``."""
+    found = []
+    for process in psutil.process_iter(["cmdline", "status"]):
+        try:
+            if marker in " ".join(process.info["cmdline"] or []) and process.info["status"] != psutil.STATUS_ZOMBIE:
+                found.append(process)
+        except psutil.Error:
+            pass
+    return found
 
 
 @pytest.fixture(scope="module")
 def graded(tmp_path_factory):
     root = tmp_path_factory.mktemp("limits")
     course = TinyCourse(root)
-    pids = root / "escaped.txt"
+    marker = f"course-escape-{root.name}"
     made = {
         "endless": course.make("endless", size="    while True:\n        pass"),
         "stubborn": course.make("stubborn", size=STUBBORN),
         "bomb": course.make("bomb", size="    block = bytearray(8 * 2**30)\n" + RIGHT_SIZE),
         "honest_pool": course.make("honest_pool", extra=[HONEST_POOL]),
         "greedy_children": course.make("greedy_children", size=GREEDY_CHILDREN + RIGHT_SIZE),
-        "escape": course.make("escape", extra=[f"PIDS = {str(pids)!r}\n" + ESCAPE]),
+        "escape": course.make("escape", size=ESCAPE_SIZE, extra=[f"MARKER = {marker!r}\n" + ESCAPE]),
     }
     patch = pytest.MonkeyPatch()
     patch.setattr(kernels, "INTERRUPT_GRACE", 3)
     try:
-        results = grade_all(course.read(made.values()), Limits(cell_seconds=20, memory_mib=1200), jobs=2,
-                            watch=None)
+        results = grade_all(course.read(made.values()), Limits(cell_seconds=20, memory_mib=1200), jobs=2, watch=None)
     finally:
         patch.undo()
     print("\n" + format_table(results))
-    return {name: result for name, result in zip(made, results)}, pids, course
+    return dict(zip(made, results)), marker, course
 
 
 def test_an_endless_cell_is_interrupted_and_grading_goes_on(graded):
@@ -106,13 +123,11 @@ def test_children_that_together_pass_the_memory_limit_are_stopped(graded):
 
 
 def test_processes_in_a_new_session_or_group_end_with_their_submission(graded):
-    """setsid, a new process group, a double fork: all gone when the submission ends."""
-    result, pids, _ = graded[0]["escape"], graded[1], graded[2]
+    """setsid, a new process group, a double fork: all three started (the learner's function checks),
+    and none is left on this machine once grading is over (the sandbox's PID namespace ended)."""
+    result, marker = graded[0]["escape"], graded[1]
     assert statuses(result) == {"conv_output_size": ("passed", 1.0), "conv_param_count": ("passed", 2.0)}
-    started = [int(line) for line in pids.read_text().split()]
-    assert len(started) == 3
-    alive = [pid for pid in started if psutil.pid_exists(pid) and psutil.Process(pid).status() != psutil.STATUS_ZOMBIE]
-    assert alive == []
+    assert _survivors(marker) == []
 
 
 def test_the_notebook_time_limit_stops_grading_and_says_so(tmp_path):

@@ -37,6 +37,7 @@ NOTEBOOKS = config.REPO_ROOT / "notebooks"
 
 # ---- the two implementations -------------------------------------------------------------------
 
+
 def _code_cells(notebook_name):
     notebook = json.loads((NOTEBOOKS / notebook_name).read_text())
     return ["".join(cell["source"]) for cell in notebook["cells"] if cell["cell_type"] == "code"]
@@ -57,8 +58,9 @@ NST_EXERCISES = ("compute_content_cost", "gram_matrix", "compute_layer_style_cos
 
 LIBRARY = {
     "triplet_loss": losses.triplet_loss,
-    "compute_content_cost": lambda content_output, generated_output: losses.content_cost(content_output[-1],
-                                                                                        generated_output[-1]),
+    "compute_content_cost": lambda content_output, generated_output: losses.content_cost(
+        content_output[-1], generated_output[-1]
+    ),
     "gram_matrix": losses.gram_matrix,
     "compute_layer_style_cost": losses.layer_style_cost,
     "total_cost": losses.total_cost,
@@ -91,30 +93,35 @@ def _round_to_tf32(array):
 
 # ---- Face Recognition: triplet_loss -----------------------------------------------------------
 
+
 def test_triplet_loss_course_test(implementation):
     triplet_loss = implementation["triplet_loss"]
-    y_true = (None, None, None)   # unused, as in the course
+    y_true = (None, None, None)  # unused, as in the course
 
     tf.random.set_seed(1)
-    y_pred = (tf.random.normal([3, 128], mean=6, stddev=0.1, seed=1),
-              tf.random.normal([3, 128], mean=1, stddev=1, seed=1),
-              tf.random.normal([3, 128], mean=3, stddev=4, seed=1))
+    y_pred = (
+        tf.random.normal([3, 128], mean=6, stddev=0.1, seed=1),
+        tf.random.normal([3, 128], mean=1, stddev=1, seed=1),
+        tf.random.normal([3, 128], mean=3, stddev=4, seed=1),
+    )
     loss = triplet_loss(y_true, y_pred)
     assert _is_eager_tensor(loss), "the course requires TensorFlow operations (an EagerTensor)"
-    assert float(loss) == pytest.approx(527.2598, rel=1e-6)   # the course notebook's expected output
+    assert float(loss) == pytest.approx(527.2598, rel=1e-6)  # the course notebook's expected output
 
     # (anchor, positive, negative, alpha) -> loss, the course's hand-made cases (one triplet each,
     # as rank-2 lists in public_tests.py).
     for anchor, positive, negative, alpha, expected in [
-        ([[1., 1.]], [[1., 1.]], [[1., 1.]], 5, 5.0),        # d(A,P) = d(A,N) = 0: the margin
-        ([[1., 1.]], [[1., 1.]], [[0., 0.]], 3, 1.0),        # 0 - 2 + 3
-        ([[1., 1.]], [[0., 0.]], [[1., 1.]], 0, 2.0),        # 2 - 0 + 0
-        ([[0., 0.]], [[0., 0.]], [[0., 0.]], -2, 0.0),       # the hinge: max(-2, 0)
-        ([[1., 0.], [1., 0.]], [[1., 0.], [1., 0.]], [[0., 1.], [0., 1.]], 3, 2.0),   # summed over the batch
+        ([[1.0, 1.0]], [[1.0, 1.0]], [[1.0, 1.0]], 5, 5.0),  # d(A,P) = d(A,N) = 0: the margin
+        ([[1.0, 1.0]], [[1.0, 1.0]], [[0.0, 0.0]], 3, 1.0),  # 0 - 2 + 3
+        ([[1.0, 1.0]], [[0.0, 0.0]], [[1.0, 1.0]], 0, 2.0),  # 2 - 0 + 0
+        ([[0.0, 0.0]], [[0.0, 0.0]], [[0.0, 0.0]], -2, 0.0),  # the hinge: max(-2, 0)
+        ([[1.0, 0.0], [1.0, 0.0]], [[1.0, 0.0], [1.0, 0.0]], [[0.0, 1.0], [0.0, 1.0]], 3, 2.0),  # summed over the batch
     ]:
         assert float(triplet_loss(y_true, (anchor, positive, negative), alpha)) == expected
     # Summing over axis=-1 per example gives 5; summing over the whole batch first would give 4.
-    value = float(triplet_loss(y_true, ([[1., 1.], [2., 0.]], [[0., 3.], [1., 1.]], [[1., 0.], [0., 1.]]), 1))
+    value = float(
+        triplet_loss(y_true, ([[1.0, 1.0], [2.0, 0.0]], [[0.0, 3.0], [1.0, 1.0]], [[1.0, 0.0], [0.0, 1.0]]), 1)
+    )
     assert value != 4.0 and value == 5.0
 
 
@@ -122,18 +129,19 @@ def test_triplet_loss_course_notebook_test_with_rank_1_inputs(implementation):
     """The version of the test embedded in the course notebook passes one triplet as rank-1 lists."""
     triplet_loss = implementation["triplet_loss"]
     y_true = (None, None, None)
-    assert float(triplet_loss(y_true, ([1., 1.], [1., 1.], [1., 1.]), 5)) == 5.0
-    assert float(triplet_loss(y_true, ([1., 1.], [1., 1.], [0., 0.]), 3)) == 1.0
-    assert float(triplet_loss(y_true, ([1., 1.], [0., 0.], [1., 1.]), 0)) == 2.0
-    assert float(triplet_loss(y_true, ([0., 0.], [0., 0.], [0., 0.]), -2)) == 0.0
+    assert float(triplet_loss(y_true, ([1.0, 1.0], [1.0, 1.0], [1.0, 1.0]), 5)) == 5.0
+    assert float(triplet_loss(y_true, ([1.0, 1.0], [1.0, 1.0], [0.0, 0.0]), 3)) == 1.0
+    assert float(triplet_loss(y_true, ([1.0, 1.0], [0.0, 0.0], [1.0, 1.0]), 0)) == 2.0
+    assert float(triplet_loss(y_true, ([0.0, 0.0], [0.0, 0.0], [0.0, 0.0]), -2)) == 0.0
 
 
 # ---- Art Generation: compute_content_cost, gram_matrix, compute_layer_style_cost, total_cost ---
 
+
 def test_compute_content_cost_course_test(implementation):
     compute_content_cost = implementation["compute_content_cost"]
     tf.random.set_seed(1)
-    a_C = tf.random.normal([1, 1, 4, 4, 3], mean=1, stddev=4)   # indexed with [-1] -> (1, 4, 4, 3)
+    a_C = tf.random.normal([1, 1, 4, 4, 3], mean=1, stddev=4)  # indexed with [-1] -> (1, 4, 4, 3)
     a_G = tf.random.normal([1, 1, 4, 4, 3], mean=1, stddev=4)
     J_content = compute_content_cost(a_C, a_G)
     J_content_same = compute_content_cost(a_C, a_C)
@@ -144,7 +152,8 @@ def test_compute_content_cost_course_test(implementation):
     # tf.keras) to catch NumPy code; with Keras 3 the symbolic tensors of a compiled step are
     # those of tf.function.
     symbolic = tf.function(compute_content_cost).get_concrete_function(
-        tf.TensorSpec([1, 1, 4, 4, 3], tf.float32), tf.TensorSpec([1, 1, 4, 4, 3], tf.float32))
+        tf.TensorSpec([1, 1, 4, 4, 3], tf.float32), tf.TensorSpec([1, 1, 4, 4, 3], tf.float32)
+    )
     assert symbolic.structured_outputs.shape == ()
 
 
@@ -191,7 +200,7 @@ def test_the_course_layer_style_value_is_a_tf32_result():
         unrolled_S = rounding(a_S.reshape(-1, 3).T).astype(np.float64)
         unrolled_G = rounding(a_G.reshape(-1, 3).T).astype(np.float64)
         difference = unrolled_S @ unrolled_S.T - unrolled_G @ unrolled_G.T
-        return np.sum(difference ** 2) / (4 * 3 ** 2 * (4 * 4) ** 2)
+        return np.sum(difference**2) / (4 * 3**2 * (4 * 4) ** 2)
 
     assert cost(_round_to_tf32) == pytest.approx(14.01649, rel=1e-6)
     assert cost(lambda array: array) == pytest.approx(14.017806, rel=1e-6)

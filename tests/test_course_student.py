@@ -45,16 +45,29 @@ def test_stub_keeps_indentation_and_names_the_exercise():
 
 
 def test_hidden_checks_are_removed_visible_checks_stay():
-    source = "checks.check_area(area)\n### BEGIN HIDDEN CHECKS\nassert area(1) == 3.14159\n### END HIDDEN CHECKS"
+    source = (
+        "checks.check_area(area)\n### BEGIN HIDDEN CHECKS\n# with a larger radius\n"
+        "checks.check_area(area, radius=RADIUS)\n### END HIDDEN CHECKS"
+    )
     assert student.stub_source(source) == "checks.check_area(area)"
 
 
-@pytest.mark.parametrize("source, message", [
-    ("### BEGIN SOLUTION\nx = 1", "never closed"),
-    ("x = 1\n### END SOLUTION", "without its BEGIN"),
-    ("### BEGIN SOLUTION\n### BEGIN HIDDEN CHECKS\n### END HIDDEN CHECKS\n### END SOLUTION", "inside an open"),
-    ("### BEGIN HIDDEN CHECKS\n### END SOLUTION", "without its BEGIN"),
-])
+def test_a_hidden_region_holding_anything_but_check_calls_is_refused():
+    """The grader judges hidden checks as observations; an assert would run in the learner's kernel."""
+    source = "checks.check_area(area)\n### BEGIN HIDDEN CHECKS\nassert area(1) == 3.14159\n### END HIDDEN CHECKS"
+    with pytest.raises(errors.NotebookFormatError, match="line 3: a hidden-check region may hold only"):
+        student.stub_source(source, "cell 4")
+
+
+@pytest.mark.parametrize(
+    "source, message",
+    [
+        ("### BEGIN SOLUTION\nx = 1", "never closed"),
+        ("x = 1\n### END SOLUTION", "without its BEGIN"),
+        ("### BEGIN SOLUTION\n### BEGIN HIDDEN CHECKS\n### END HIDDEN CHECKS\n### END SOLUTION", "inside an open"),
+        ("### BEGIN HIDDEN CHECKS\n### END SOLUTION", "without its BEGIN"),
+    ],
+)
 def test_unbalanced_markers_are_errors(source, message):
     with pytest.raises(errors.NotebookFormatError, match=message):
         student.stub_source(source)
@@ -74,7 +87,6 @@ def test_generate_strips_outputs(tmp_path):
     assert student.count_exercises(notebook) == 2 and student.count_exercises(generated) == 0
 
 
-
 def _write_notebook(path, *sources):
     notebook = nbformat.v4.new_notebook()
     notebook.cells = [nbformat.v4.new_code_cell(source) for source in sources]
@@ -83,8 +95,10 @@ def _write_notebook(path, *sources):
 
 
 def test_generate_leaves_no_temporaries_and_replaces_old_versions(tmp_path):
-    _write_notebook(tmp_path / "src" / "01_a.ipynb", "def old():\n    ### BEGIN SOLUTION\n    pass\n    ### END SOLUTION")
-    student.generate(tmp_path / "src", tmp_path / "out")          # last term's student version
+    _write_notebook(
+        tmp_path / "src" / "01_a.ipynb", "def old():\n    ### BEGIN SOLUTION\n    pass\n    ### END SOLUTION"
+    )
+    student.generate(tmp_path / "src", tmp_path / "out")  # last term's student version
     _write_notebook(tmp_path / "src" / "01_a.ipynb", SOLUTION_CELL)
     _write_notebook(tmp_path / "src" / "02_b.ipynb", "print(1)")
     written = student.generate(tmp_path / "src", tmp_path / "out")
@@ -124,12 +138,18 @@ def test_runs_as_a_module(tmp_path):
     import subprocess
 
     _write_notebook(tmp_path / "src" / "01_a.ipynb", SOLUTION_CELL)
-    result = subprocess.run([sys.executable, "-m", "utils.course.student", str(tmp_path / "src"), "--out",
-                             str(tmp_path / "out")], capture_output=True, text=True, cwd=config.REPO_ROOT)
+    result = subprocess.run(
+        [sys.executable, "-m", "utils.course.student", str(tmp_path / "src"), "--out", str(tmp_path / "out")],
+        capture_output=True,
+        text=True,
+        cwd=config.REPO_ROOT,
+    )
     assert result.returncode == 0, result.stderr
     assert (tmp_path / "out" / "01_a.ipynb").exists()
 
+
 # --- the notebooks' images travel with the student notebooks (issue 21) --------------------------
+
 
 def test_images_are_copied_beside_the_student_notebooks(tmp_path, capsys):
     """`images/x.png` in the markdown must resolve from the student folder too."""
@@ -143,7 +163,7 @@ def test_images_are_copied_beside_the_student_notebooks(tmp_path, capsys):
     assert (tmp_path / "out" / "images" / "a.png").read_bytes() == b"\x89PNG first"
     assert (tmp_path / "out" / "images" / "sub" / "b.png").read_bytes() == b"\x89PNG second"
     assert "images/: 2 files ->" in capsys.readouterr().out
-    (source / "images" / "a.png").write_bytes(b"\x89PNG redrawn")        # a regenerated diagram
+    (source / "images" / "a.png").write_bytes(b"\x89PNG redrawn")  # a regenerated diagram
     student.generate(source, tmp_path / "out")
     assert (tmp_path / "out" / "images" / "a.png").read_bytes() == b"\x89PNG redrawn"
 
@@ -182,31 +202,44 @@ def test_every_image_the_course_notebooks_show_resolves_in_the_student_folder(tm
     import re
 
     student.generate(config.REPO_ROOT / "notebooks", tmp_path / "student")
-    links = {(path.name, link) for path in (tmp_path / "student").glob("*.ipynb")
-             for cell in nbformat.read(path, as_version=4).cells if cell.cell_type == "markdown"
-             for link in re.findall(r"!\[[^\]]*\]\(([^)\s]+)", cell.source) + re.findall(r'<img[^>]*src="([^"]+)"', cell.source)
-             if not link.startswith(("http:", "https:", "attachment:"))}
+    links = {
+        (path.name, link)
+        for path in (tmp_path / "student").glob("*.ipynb")
+        for cell in nbformat.read(path, as_version=4).cells
+        if cell.cell_type == "markdown"
+        for link in re.findall(r"!\[[^\]]*\]\(([^)\s]+)", cell.source)
+        + re.findall(r'<img[^>]*src="([^"]+)"', cell.source)
+        if not link.startswith(("http:", "https:", "attachment:"))
+    }
     missing = sorted(f"{name}: {link}" for name, link in links if not (tmp_path / "student" / link).is_file())
     assert not missing, f"images shown in the student notebooks but not copied: {missing}"
 
 
 # --- metadata for the autograder, points -------------------------------------------------------
 
+
 def test_student_notebook_carries_the_notebook_id_and_each_cells_key(tmp_path):
     solution = nbformat.v4.new_notebook()
-    solution.cells = [nbformat.v4.new_markdown_cell("# T"),
-                      nbformat.v4.new_code_cell("def f(x):\n    ### BEGIN SOLUTION (points=2)\n    return x\n"
-                                                "    ### END SOLUTION"),
-                      nbformat.v4.new_code_cell("check(f)")]
+    solution.cells = [
+        nbformat.v4.new_markdown_cell("# T"),
+        nbformat.v4.new_code_cell("def f(x):\n    ### BEGIN SOLUTION (points=2)\n    return x\n    ### END SOLUTION"),
+        nbformat.v4.new_code_cell("check(f)"),
+    ]
     solution.cells[1].metadata["course"] = {"points": 2}
     solution.cells[2].metadata["tags"] = ["keep-me"]
     (tmp_path / "src").mkdir()
     nbformat.write(solution, tmp_path / "src" / "07_topic.ipynb")
     generated = nbformat.read(student.generate(tmp_path / "src", tmp_path / "out")[0], as_version=4)
-    assert generated.metadata["course"] == {"notebook": "07_topic", "generator": "utils.course.student",
-                                            "student_version": True}
+    assert generated.metadata["course"] == {
+        "notebook": "07_topic",
+        "generator": "utils.course.student",
+        "student_version": True,
+    }
     assert [cell.metadata.get("course") for cell in generated.cells] == [
-        None, {"cell": solution.cells[1].id}, {"cell": solution.cells[2].id}]   # points stay behind
+        None,
+        {"cell": solution.cells[1].id},
+        {"cell": solution.cells[2].id},
+    ]  # points stay behind
     assert generated.cells[2].metadata["tags"] == ["keep-me"]
     assert "points" not in json.dumps(generated.cells[1].source)
     assert student.is_student_notebook(generated) and not student.is_student_notebook(solution)
@@ -221,22 +254,33 @@ def _notebook(*sources, points_metadata=None):
 
 
 def test_points_come_from_the_marker_or_the_cell_metadata_and_default_to_one():
-    notebook = _notebook("def a():\n    ### BEGIN SOLUTION (points=2.5)\n    pass\n    ### END SOLUTION",
-                         "def b():\n    ### BEGIN SOLUTION\n    pass\n    ### END SOLUTION\n"
-                         "def c():\n    ### BEGIN SOLUTION ( points = 0 )\n    pass\n    ### END SOLUTION",
-                         "### BEGIN SOLUTION (name=answer, points=3)\nanswer = 42\n### END SOLUTION",
-                         "### BEGIN SOLUTION\nx = 1\n### END SOLUTION")
+    notebook = _notebook(
+        "def a():\n    ### BEGIN SOLUTION (points=2.5)\n    pass\n    ### END SOLUTION",
+        "def b():\n    ### BEGIN SOLUTION\n    pass\n    ### END SOLUTION\n"
+        "def c():\n    ### BEGIN SOLUTION ( points = 0 )\n    pass\n    ### END SOLUTION",
+        "### BEGIN SOLUTION (name=answer, points=3)\nanswer = 42\n### END SOLUTION",
+        "### BEGIN SOLUTION\nx = 1\n### END SOLUTION",
+    )
     assert [(e.name, e.points, e.cell) for e in student.find_exercises(notebook)] == [
-        ("a", 2.5, 0), ("b", 1.0, 1), ("c", 0.0, 1), ("answer", 3.0, 2), ("exercise_5", 1.0, 3)]
+        ("a", 2.5, 0),
+        ("b", 1.0, 1),
+        ("c", 0.0, 1),
+        ("answer", 3.0, 2),
+        ("exercise_5", 1.0, 3),
+    ]
     in_metadata = _notebook("def a():\n    ### BEGIN SOLUTION\n    pass\n    ### END SOLUTION", points_metadata=4)
     assert student.find_exercises(in_metadata)[0].points == 4.0
     stubbed = student.stub_source("### BEGIN SOLUTION (name=answer, points=3)\nanswer = 42\n### END SOLUTION")
-    assert stubbed == '# YOUR CODE HERE\nraise NotImplementedError("Exercise `answer`: replace this line with your code.")'
+    assert (
+        stubbed == '# YOUR CODE HERE\nraise NotImplementedError("Exercise `answer`: replace this line with your code.")'
+    )
 
 
 def test_two_regions_of_one_function_are_one_exercise_declared_once():
-    body = "def a(x):\n    ### BEGIN SOLUTION{}\n    y = x\n    ### END SOLUTION\n    ### BEGIN SOLUTION{}\n" \
-           "    return y\n    ### END SOLUTION"
+    body = (
+        "def a(x):\n    ### BEGIN SOLUTION{}\n    y = x\n    ### END SOLUTION\n    ### BEGIN SOLUTION{}\n"
+        "    return y\n    ### END SOLUTION"
+    )
     assert student.find_exercises(_notebook(body.format(" (points=2)", ""))) == [student.Exercise("a", 2.0, 0)]
     with pytest.raises(errors.NotebookFormatError, match="exercise `a` is given different points"):
         student.find_exercises(_notebook(body.format(" (points=2)", " (points=3)")))
@@ -244,13 +288,16 @@ def test_two_regions_of_one_function_are_one_exercise_declared_once():
         student.find_exercises(_notebook(body.format(" (points=2)", ""), points_metadata=5))
 
 
-@pytest.mark.parametrize("marker, message", [
-    ("### BEGIN SOLUTION (points=two)", "points must be a number"),
-    ("### BEGIN SOLUTION (points=-1)", "points must be a number"),
-    ("### BEGIN SOLUTION (points=nan)", "points must be a number"),
-    ("### BEGIN SOLUTION (weight=2)", "unknown option 'weight=2'"),
-    ("### BEGIN SOLUTION points=2", "cannot read"),
-])
+@pytest.mark.parametrize(
+    "marker, message",
+    [
+        ("### BEGIN SOLUTION (points=two)", "points must be a number"),
+        ("### BEGIN SOLUTION (points=-1)", "points must be a number"),
+        ("### BEGIN SOLUTION (points=nan)", "points must be a number"),
+        ("### BEGIN SOLUTION (weight=2)", "unknown option 'weight=2'"),
+        ("### BEGIN SOLUTION points=2", "cannot read"),
+    ],
+)
 def test_unreadable_marker_options_are_errors(marker, message):
     with pytest.raises(errors.NotebookFormatError, match=message):
         student.stub_source(f"def f():\n    {marker}\n    pass\n    ### END SOLUTION")
@@ -263,12 +310,24 @@ def test_points_in_metadata_of_a_cell_without_a_solution_is_an_error():
 
 # --- never write over a source notebook (issue 13, row 5) ---------------------------------------
 
+
 def _snapshot(folder):
     return {path.relative_to(folder): path.read_bytes() for path in sorted(folder.rglob("*")) if path.is_file()}
 
 
-@pytest.mark.parametrize("out", ["same", "dotdot", "symlink_to_source", "subfolder_with_copies",
-                                 "file_links", "hard_link", "foreign_notebook", "folder_in_the_way"])
+@pytest.mark.parametrize(
+    "out",
+    [
+        "same",
+        "dotdot",
+        "symlink_to_source",
+        "subfolder_with_copies",
+        "file_links",
+        "hard_link",
+        "foreign_notebook",
+        "folder_in_the_way",
+    ],
+)
 def test_the_generator_never_writes_over_a_source_notebook(tmp_path, capsys, out):
     source = tmp_path / "notebooks"
     _write_notebook(source / "01_a.ipynb", SOLUTION_CELL)
@@ -281,7 +340,7 @@ def test_the_generator_never_writes_over_a_source_notebook(tmp_path, capsys, out
     elif out == "symlink_to_source":
         target = tmp_path / "link"
         target.symlink_to(source, target_is_directory=True)
-    elif out == "subfolder_with_copies":   # an --out folder that holds (other copies of) solution notebooks
+    elif out == "subfolder_with_copies":  # an --out folder that holds (other copies of) solution notebooks
         target = source / "sub"
         _write_notebook(target / "01_a.ipynb", SOLUTION_CELL)
     elif out == "file_links":
@@ -308,17 +367,21 @@ def test_the_generator_never_writes_over_a_source_notebook(tmp_path, capsys, out
 
 # --- unusable input: exit 2, one line, nothing partial (issue 13, row 12) ------------------------
 
-@pytest.mark.parametrize("case, message", [
-    ("text_file_as_source", "is not a folder of notebooks"),
-    ("missing_folder", "is not a folder of notebooks"),
-    ("empty_folder", "holds no *.ipynb notebook"),
-    ("empty_notebook_file", "02_b.ipynb: not a notebook (empty or not JSON)"),
-    ("text_notebook_file", "02_b.ipynb: not a notebook (empty or not JSON)"),
-    ("json_list", "02_b.ipynb: not a valid notebook"),
-    ("json_without_cells", "02_b.ipynb: not a valid notebook"),
-    ("binary_file", "02_b.ipynb: not a notebook (not UTF-8 text)"),
-    ("student_notebook_as_source", "02_b.ipynb is a student notebook"),
-])
+
+@pytest.mark.parametrize(
+    "case, message",
+    [
+        ("text_file_as_source", "is not a folder of notebooks"),
+        ("missing_folder", "is not a folder of notebooks"),
+        ("empty_folder", "holds no *.ipynb notebook"),
+        ("empty_notebook_file", "02_b.ipynb: not a notebook (empty or not JSON)"),
+        ("text_notebook_file", "02_b.ipynb: not a notebook (empty or not JSON)"),
+        ("json_list", "02_b.ipynb: not a valid notebook"),
+        ("json_without_cells", "02_b.ipynb: not a valid notebook"),
+        ("binary_file", "02_b.ipynb: not a notebook (not UTF-8 text)"),
+        ("student_notebook_as_source", "02_b.ipynb is a student notebook"),
+    ],
+)
 def test_unusable_input_exits_2_with_one_line_and_writes_nothing(tmp_path, capsys, case, message):
     source = tmp_path / "src"
     _write_notebook(source / "01_a.ipynb", SOLUTION_CELL)
@@ -368,7 +431,7 @@ def test_a_failed_write_replaces_nothing_and_leaves_no_temporaries(tmp_path, mon
     monkeypatch.setattr(student.nbformat, "write", failing_write)
     with pytest.raises(OSError, match="No space left"):
         student.generate(tmp_path / "src", tmp_path / "out")
-    assert _snapshot(tmp_path / "out") == before     # the first notebook was not replaced either
+    assert _snapshot(tmp_path / "out") == before  # the first notebook was not replaced either
     calls.clear()
     with pytest.raises(OSError):
         student.generate(tmp_path / "src", tmp_path / "fresh")
@@ -378,8 +441,9 @@ def test_a_failed_write_replaces_nothing_and_leaves_no_temporaries(tmp_path, mon
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
 def test_course_notebooks_have_exercises_and_clean_student_versions(path):
     notebook = nbformat.read(path, as_version=4)
-    assert all(not cell.get("outputs") for cell in notebook.cells if cell.cell_type == "code"), \
+    assert all(not cell.get("outputs") for cell in notebook.cells if cell.cell_type == "code"), (
         f"{path.name} is committed with outputs"
+    )
     generated = student.make_student_notebook(notebook)
     text = json.dumps([cell.source for cell in generated.cells])
     assert student.BEGIN_SOLUTION not in text and student.BEGIN_HIDDEN not in text
@@ -407,8 +471,11 @@ def _solution_regions(source):
 
 
 def _check_cells(notebook):
-    return [index for index, cell in enumerate(notebook.cells)
-            if cell.cell_type == "code" and "checks.check_" in cell.source]
+    return [
+        index
+        for index, cell in enumerate(notebook.cells)
+        if cell.cell_type == "code" and "checks.check_" in cell.source
+    ]
 
 
 @pytest.mark.slow
@@ -426,14 +493,20 @@ def test_student_notebook_runs_and_every_check_says_not_implemented(path, tmp_pa
     env_backup = dict(os.environ)
     os.environ[config.FAST_ENV_VAR] = "1"
     try:
-        client = NotebookClient(notebook, timeout=600, allow_errors=True, kernel_name="python3",
-                                resources={"metadata": {"path": str(path.parent)}})
+        client = NotebookClient(
+            notebook,
+            timeout=600,
+            allow_errors=True,
+            kernel_name="python3",
+            resources={"metadata": {"path": str(path.parent)}},
+        )
         client.execute()
     finally:
         os.environ.clear()
         os.environ.update(env_backup)
-    first_exercise = next(i for i, c in enumerate(notebook.cells)
-                          if c.cell_type == "code" and "raise NotImplementedError" in c.source)
+    first_exercise = next(
+        i for i, c in enumerate(notebook.cells) if c.cell_type == "code" and "raise NotImplementedError" in c.source
+    )
     for index, cell in enumerate(notebook.cells[:first_exercise]):
         errors = [o for o in cell.get("outputs", []) if o.output_type == "error"]
         assert not errors, f"{path.name} cell {index} fails before the first exercise: {errors[0].ename}"
@@ -442,4 +515,5 @@ def test_student_notebook_runs_and_every_check_says_not_implemented(path, tmp_pa
         text = "\n".join(o.get("text", "") + o.get("evalue", "") for o in outputs)
         assert "is not implemented yet" in text, (
             f"{path.name} cell {index} ({notebook.cells[index].source.splitlines()[0]!r}) should say the "
-            f"exercise is not implemented; it printed: {text[-500:]}")
+            f"exercise is not implemented; it printed: {text[-500:]}"
+        )

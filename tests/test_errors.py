@@ -5,12 +5,22 @@ import pytest
 from utils import errors
 
 
-@pytest.mark.parametrize("error_class, builtin", [
-    (errors.UsageError, ValueError), (errors.AssetError, FileNotFoundError), (errors.ImageError, ValueError),
-    (errors.NoFaceError, ValueError), (errors.DatabaseError, ValueError), (errors.UnknownIdentityError, KeyError),
-    (errors.NSTError, ValueError), (errors.MissingWeightsError, ValueError), (errors.DlibFormatError, ValueError),
-    (errors.TrainingError, ValueError), (errors.NotebookFormatError, ValueError),
-])
+@pytest.mark.parametrize(
+    "error_class, builtin",
+    [
+        (errors.UsageError, ValueError),
+        (errors.AssetError, FileNotFoundError),
+        (errors.ImageError, ValueError),
+        (errors.NoFaceError, ValueError),
+        (errors.DatabaseError, ValueError),
+        (errors.UnknownIdentityError, KeyError),
+        (errors.NSTError, ValueError),
+        (errors.MissingWeightsError, ValueError),
+        (errors.DlibFormatError, ValueError),
+        (errors.TrainingError, ValueError),
+        (errors.NotebookFormatError, ValueError),
+    ],
+)
 def test_every_library_error_is_a_course_error_and_its_natural_builtin(error_class, builtin):
     error = error_class("what went wrong, and what to do")
     assert isinstance(error, errors.CourseError) and isinstance(error, builtin)

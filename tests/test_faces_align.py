@@ -33,11 +33,10 @@ def test_similarity_transform_is_least_squares_and_never_reflects():
     rng = np.random.default_rng(1)
     target = 1.7 * source @ _rotation(-40).T + 5 + rng.normal(0, 0.1, source.shape)
     rows = []
-    for (x, y) in source:
+    for x, y in source:
         rows += [[x, -y, 1, 0], [y, x, 0, 1]]
     a, b, tx, ty = np.linalg.lstsq(np.array(rows), target.ravel(), rcond=None)[0]
-    np.testing.assert_allclose(align.similarity_transform(source, target),
-                               [[a, -b, tx], [b, a, ty]], atol=1e-9)
+    np.testing.assert_allclose(align.similarity_transform(source, target), [[a, -b, tx], [b, a, ty]], atol=1e-9)
 
 
 def test_similarity_transform_rejects_bad_input():
@@ -53,14 +52,14 @@ def _blob_image(points, shape=(300, 400), sigma=2.0):
     ys, xs = np.mgrid[0:height, 0:width]
     image = np.zeros(shape)
     for x, y in points:
-        image += np.exp(-((xs - x) ** 2 + (ys - y) ** 2) / (2 * sigma ** 2))
+        image += np.exp(-((xs - x) ** 2 + (ys - y) ** 2) / (2 * sigma**2))
     return np.repeat((np.clip(image, 0, 1) * 255).round().astype(np.uint8)[:, :, None], 3, axis=2)
 
 
 def _centroid(chip, point, radius=6):
     x0, y0 = int(round(point[0])), int(round(point[1]))
-    window = chip[y0 - radius:y0 + radius + 1, x0 - radius:x0 + radius + 1, 0].astype(float)
-    ys, xs = np.mgrid[y0 - radius:y0 + radius + 1, x0 - radius:x0 + radius + 1]
+    window = chip[y0 - radius : y0 + radius + 1, x0 - radius : x0 + radius + 1, 0].astype(float)
+    ys, xs = np.mgrid[y0 - radius : y0 + radius + 1, x0 - radius : x0 + radius + 1]
     return np.array([(xs * window).sum(), (ys * window).sum()]) / window.sum()
 
 
@@ -80,8 +79,9 @@ def test_align_face_scales_template_with_size():
     image = _blob_image(keypoints, shape=(400, 400), sigma=4.0)
     chip = align.align_face(image, keypoints, size=75)
     assert chip.shape == (75, 75, 3)
-    np.testing.assert_allclose(_centroid(chip, align.CHIP_TEMPLATE[0] / 2, radius=3),
-                               align.CHIP_TEMPLATE[0] / 2, atol=0.2)
+    np.testing.assert_allclose(
+        _centroid(chip, align.CHIP_TEMPLATE[0] / 2, radius=3), align.CHIP_TEMPLATE[0] / 2, atol=0.2
+    )
 
 
 def test_select_faces_policies():
@@ -138,6 +138,7 @@ def test_every_course_crop_gets_a_face():
 
 # ---- retries: rescue real faces, never invent one ---------------------------------------------
 
+
 def test_rotation_canvas_matches_numpy_rot90_and_maps_back_exactly():
     rng = np.random.default_rng(3)
     image = rng.integers(0, 256, size=(30, 50, 3), dtype=np.uint8)
@@ -179,8 +180,9 @@ def _fake_mtcnn(monkeypatch, answers):
         confidence, fraction = answers[shape]
         side = fraction * min(shape)
         center_x, center_y = (shape[1] - 1) / 2, (shape[0] - 1) / 2
-        return _row((center_x - side / 2, center_y - side / 2, center_x + side / 2, center_y + side / 2),
-                    confidence)[None]
+        return _row((center_x - side / 2, center_y - side / 2, center_x + side / 2, center_y + side / 2), confidence)[
+            None
+        ]
 
     monkeypatch.setattr(align, "_mtcnn", fake)
     return asked
@@ -193,7 +195,7 @@ def _padded_shape(image):
 
 def test_retry_faces_need_high_confidence_and_a_large_box(monkeypatch):
     image = np.full((100, 100, 3), 128, np.uint8)
-    padded = _padded_shape(image)                           # 150 px padded, upscaled to 320
+    padded = _padded_shape(image)  # 150 px padded, upscaled to 320
     assert padded == (320, 320)
     # a confident face whose box is 0.1 of the padded frame: 15 px = 0.15 of the image side
     _fake_mtcnn(monkeypatch, {padded: (0.99, 0.1)})
@@ -233,9 +235,15 @@ def test_detector_never_lowers_its_thresholds():
 #: Face-free NST images in which the old retries (ONet threshold lowered to 0.6 / 0.5) found a
 #: 16-86 px "face". The nine other face-free images (tubingen, louvre_small, kandinsky, both
 #: monets, sandstone, shipwreck, starry_night, udnie) were face-free before and after.
-FORMER_FALSE_FACES = ["content/golden_gate.jpg", "content/louvre.jpg", "content/persian_cat.jpg",
-                      "style/drop-of-water.jpg", "style/stone_style.jpg", "style/water-lilies-1919-2.jpg",
-                      "style/wave.jpg"]
+FORMER_FALSE_FACES = [
+    "content/golden_gate.jpg",
+    "content/louvre.jpg",
+    "content/persian_cat.jpg",
+    "style/drop-of-water.jpg",
+    "style/stone_style.jpg",
+    "style/water-lilies-1919-2.jpg",
+    "style/wave.jpg",
+]
 
 
 @pytest.mark.slow

@@ -86,8 +86,9 @@ def test_cli_round_trip_on_real_images(tmp_path, gallery, capsys):
     assert code == 1 and "NO MATCH" in out
 
     stranger = gallery / "probes" / "Tiger_Woods_0001.jpg"
-    code, out, _ = _run(["identify", "--db", db, probe, gallery / "probes" / "Serena_Williams_0004.jpg",
-                         stranger], capsys)
+    code, out, _ = _run(
+        ["identify", "--db", db, probe, gallery / "probes" / "Serena_Williams_0004.jpg", stranger], capsys
+    )
     lines = out.strip().splitlines()
     assert code == 0 and len(lines) >= 3
     assert "\tColin_Powell\t" in lines[0]
@@ -104,21 +105,53 @@ def test_evaluate_command_writes_json_and_plot(tmp_path, capsys):
     pairs = tmp_path / "pairs.txt"
     pairs.write_text("\n".join(["2\t4"] + lines[1:5] + lines[301:305] + lines[601:605] + lines[901:905]))
     out_json, out_png = tmp_path / "eval.json", tmp_path / "roc.png"
-    code, out, _ = _run(["evaluate", "--pairs", pairs, "--images", lfw / "images", "--json", out_json,
-                         "--plot", out_png, "--quiet", "--no-cache"], capsys)
+    code, out, _ = _run(
+        [
+            "evaluate",
+            "--pairs",
+            pairs,
+            "--images",
+            lfw / "images",
+            "--json",
+            out_json,
+            "--plot",
+            out_png,
+            "--quiet",
+            "--no-cache",
+        ],
+        capsys,
+    )
     assert code == 0 and "accuracy" in out
     figures = json.loads(out_json.read_text())
     assert {"pairs", "accuracy", "accuracy_std", "threshold", "auc", "eer", "val_at_far_1e-3"} <= set(figures)
     assert figures["pairs"] == 16 and out_png.stat().st_size > 1000
-    code, out, _ = _run(["evaluate", "--pairs", pairs, "--images", lfw / "images", "--threshold", "0.6",
-                         "--json", out_json, "--quiet", "--no-cache"], capsys)
+    code, out, _ = _run(
+        [
+            "evaluate",
+            "--pairs",
+            pairs,
+            "--images",
+            lfw / "images",
+            "--threshold",
+            "0.6",
+            "--json",
+            out_json,
+            "--quiet",
+            "--no-cache",
+        ],
+        capsys,
+    )
     assert code == 0 and json.loads(out_json.read_text())["threshold"] == 0.6
 
 
 def test_module_entry_point_exit_code(tmp_path):
-    completed = subprocess.run([sys.executable, "-m", "utils.faces", "identify", "--db",
-                                str(tmp_path / "missing.npz"), "x.jpg"], cwd=config.REPO_ROOT,
-                               capture_output=True, text=True, timeout=120)
+    completed = subprocess.run(
+        [sys.executable, "-m", "utils.faces", "identify", "--db", str(tmp_path / "missing.npz"), "x.jpg"],
+        cwd=config.REPO_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert completed.returncode == 2 and "does not exist" in completed.stderr
 
 
@@ -128,9 +161,14 @@ def test_help_of_the_command_and_of_each_subcommand(capsys):
     out = capsys.readouterr().out
     assert exit_info.value.code == 0 and "python -m utils.faces" in out
     assert all(command in out for command in ("enroll", "verify", "identify", "evaluate", "set-threshold", "reindex"))
-    for command, option in (("enroll", "--name"), ("verify", "--threshold"), ("identify", "--db"),
-                            ("evaluate", "--max-pairs-per-fold"), ("set-threshold", "threshold"),
-                            ("reindex", "--index")):
+    for command, option in (
+        ("enroll", "--name"),
+        ("verify", "--threshold"),
+        ("identify", "--db"),
+        ("evaluate", "--max-pairs-per-fold"),
+        ("set-threshold", "threshold"),
+        ("reindex", "--index"),
+    ):
         with pytest.raises(SystemExit) as exit_info:
             cli.main([command, "--help"])
         assert exit_info.value.code == 0 and option in capsys.readouterr().out
@@ -144,14 +182,16 @@ def test_bad_pairs_file_exits_2_with_one_line(tmp_path, capsys):
 
 
 def test_negative_threshold_exits_2(tmp_path, capsys):
-    code, _, err = _run(["enroll", "--db", tmp_path / "db.npz", "--name", "ann", "--threshold", "-1",
-                         tmp_path / "x.jpg"], capsys)
+    code, _, err = _run(
+        ["enroll", "--db", tmp_path / "db.npz", "--name", "ann", "--threshold", "-1", tmp_path / "x.jpg"], capsys
+    )
     assert code == 2 and err.startswith("error: threshold must be a positive number")
 
 
 # ------------------------------------------------------------------------------- issue 13 rows
 def _fake_encoder(monkeypatch, calls=None):
     """Replace the encoder by a deterministic one (no TensorFlow): one vector per image name."""
+
     def encode_images(images, **kwargs):
         if calls is not None:
             calls.append(list(images))
@@ -188,9 +228,16 @@ def test_concurrent_enroll_commands_keep_every_identity(tmp_path):
     stand-in, so no TensorFlow): all exit 0 and all 8 identities are in the database."""
     db = tmp_path / "faces.npz"
     start = time.time() + 4.0
-    processes = [subprocess.Popen([sys.executable, "-c", _CONCURRENT_ENROLL, str(db), str(number), str(start)],
-                                  cwd=config.REPO_ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-                 for number in range(8)]
+    processes = [
+        subprocess.Popen(
+            [sys.executable, "-c", _CONCURRENT_ENROLL, str(db), str(number), str(start)],
+            cwd=config.REPO_ROOT,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for number in range(8)
+    ]
     for process in processes:
         out, err = process.communicate(timeout=180)
         assert process.returncode == 0 and "enrolled 1 image(s)" in out, err
@@ -243,20 +290,24 @@ def test_identify_reports_a_bad_image_and_goes_on(tmp_path, capsys, monkeypatch)
     monkeypatch.setattr(encoder, "encode_all_faces", encode_all_faces)
     code, out, err = _run(["identify", "--db", db, "bomb.png", "bob.jpg", "cat.jpg", "bob2.jpg"], capsys)
     assert code == 2
-    assert err.splitlines() == ["error: bomb.png: declares 50000x50000 pixels (a decompression bomb?)",
-                                "error: no face found in cat.jpg"]
+    assert err.splitlines() == [
+        "error: bomb.png: declares 50000x50000 pixels (a decompression bomb?)",
+        "error: no face found in cat.jpg",
+    ]
     assert [line.split("\t")[0] for line in out.splitlines()] == ["bob.jpg", "bob2.jpg"]
     assert all("\tbob\tdistance=0.0000" in line for line in out.splitlines())
 
 
 def _bomb_png(path, side=50_000):
     """A PNG whose header declares side x side pixels (its data is a few bytes)."""
+
     def chunk(kind, data):
         return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
 
     header = struct.pack(">IIBBBBB", side, side, 8, 2, 0, 0, 0)
-    path.write_bytes(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(b"\0" * 64))
-                     + chunk(b"IEND", b""))
+    path.write_bytes(
+        b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(b"\0" * 64)) + chunk(b"IEND", b"")
+    )
     return path
 
 
@@ -298,15 +349,19 @@ def test_malformed_database_exits_2_with_one_line_naming_it(tmp_path, capsys, ca
                 buffer = io.BytesIO()
                 if key == "vectors":
                     np.lib.format.write_array_header_1_0(
-                        buffer, {"descr": "<f4", "fortran_order": False, "shape": (10**9, 128)})
+                        buffer, {"descr": "<f4", "fortran_order": False, "shape": (10**9, 128)}
+                    )
                     buffer.write(b"\0" * 512)
                 else:
                     np.lib.format.write_array(buffer, value, allow_pickle=False)
                 archive.writestr(f"{key}.npy", buffer.getvalue())
     else:
         db.mkdir()
-    for argv in (["identify", "--db", db, tmp_path / "x.jpg"], ["verify", "--db", db, "--name", "ann", "x.jpg"],
-                 ["enroll", "--db", db, "--name", "ann", tmp_path / "x.jpg"]):
+    for argv in (
+        ["identify", "--db", db, tmp_path / "x.jpg"],
+        ["verify", "--db", db, "--name", "ann", "x.jpg"],
+        ["enroll", "--db", db, "--name", "ann", tmp_path / "x.jpg"],
+    ):
         code, _, err = _run(argv, capsys)
         assert code == 2 and err.count("\n") == 1 and "bad.npz" in err and "Traceback" not in err, (argv, err)
 
@@ -332,8 +387,9 @@ def test_unwritable_database_path_is_refused_before_any_work(tmp_path, capsys, m
         expected = "is not writable"
         if os.geteuid() == 0:  # root may write anywhere: emulate what any other user gets
             real_access = os.access
-            monkeypatch.setattr(files.os, "access", lambda path, mode: False if str(path) == str(folder)
-                                else real_access(path, mode))
+            monkeypatch.setattr(
+                files.os, "access", lambda path, mode: False if str(path) == str(folder) else real_access(path, mode)
+            )
     code, _, err = _run(["enroll", "--db", db, "--name", "ann", tmp_path / "a.jpg"], capsys)
     assert code == 2 and err.count("\n") == 1 and expected in err and str(db) in err and calls == []
     if case == "read-only folder":
@@ -361,8 +417,7 @@ def test_reindex_builds_the_chosen_index_and_identify_notes_a_stale_one(tmp_path
     assert loaded.index_kind == "ivf-flat" and loaded.index_info()["built"]
     (tmp_path / "faces.npz.faiss").write_bytes(b"stale")
     face = align.Face(box=(0, 0, 1, 1), confidence=1.0, keypoints=np.zeros((5, 2)))
-    monkeypatch.setattr(encoder, "encode_all_faces",
-                        lambda image, **kwargs: (database.encodings("p7")[:1], [face]))
+    monkeypatch.setattr(encoder, "encode_all_faces", lambda image, **kwargs: (database.encodings("p7")[:1], [face]))
     code, out, err = _run(["identify", "--db", db, "x.jpg"], capsys)
     assert code == 0 and "\tp7\tdistance=0.0000" in out
     assert err.count("\n") == 1 and err.startswith("note: index ") and "does not match its database" in err

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from utils import assets, errors
-from utils.faces import FaceDatabase, NOT_RECOGNIZED, course, encoder
+from utils.faces import NOT_RECOGNIZED, FaceDatabase, course, encoder
 
 
 def _unit(index, scale=1.0):
@@ -46,7 +46,9 @@ def test_verify_decides_and_prints_like_the_course(known_encodings, capsys):
     assert distance == pytest.approx(np.sqrt(1.64)) and door_open is False
     assert capsys.readouterr().out == "It's not bob, please go away\n"
     assert course.verify("ann_at_door.jpg", "ann", database, threshold=0.1, verbose=False) == (
-        pytest.approx(0.2), False)
+        pytest.approx(0.2),
+        False,
+    )
     assert capsys.readouterr().out == ""
 
 
@@ -74,8 +76,10 @@ def test_course_helpers_on_real_images():
     gallery = assets.resolve("faces_demo") / "lfw"
     encoding = course.img_to_encoding(gallery / "gallery" / "Nicole_Kidman" / "Nicole_Kidman_0001.jpg")
     assert encoding.shape == (1, 128) and encoding.dtype == np.float32
-    database = {"kidman": encoding,
-                "putin": course.img_to_encoding(gallery / "gallery" / "Vladimir_Putin" / "Vladimir_Putin_0001.jpg")}
+    database = {
+        "kidman": encoding,
+        "putin": course.img_to_encoding(gallery / "gallery" / "Vladimir_Putin" / "Vladimir_Putin_0001.jpg"),
+    }
     probe = gallery / "probes" / "Nicole_Kidman_0004.jpg"
     distance, door_open = course.verify(probe, "kidman", database, verbose=False)
     assert door_open and distance < 0.6

@@ -54,8 +54,9 @@ def test_beyond_threshold_is_not_recognized():
     assert FaceDatabase().identify(_unit(0))[1] == NOT_RECOGNIZED  # empty database
 
 
-@pytest.mark.parametrize("single_thread_rows, scoring_bytes",
-                         [(1 << 18, 64 << 20), (0, 0)])  # einsum + scoring matrix; BLAS + subtraction
+@pytest.mark.parametrize(
+    "single_thread_rows, scoring_bytes", [(1 << 18, 64 << 20), (0, 0)]
+)  # einsum + scoring matrix; BLAS + subtraction
 def test_vectorised_identify_equals_the_course_loop(monkeypatch, single_thread_rows, scoring_bytes):
     monkeypatch.setattr(database_module, "_SINGLE_THREAD_ROWS", single_thread_rows)
     monkeypatch.setattr(database_module, "_SCORING_MATRIX_BYTES", scoring_bytes)
@@ -224,9 +225,15 @@ def test_concurrent_writers_lose_no_identity(tmp_path):
     """Row 1: N real processes update one database at once; every identity survives."""
     path, workers, rounds = tmp_path / "faces.npz", 6, 4
     start = time.time() + 3.0
-    processes = [subprocess.Popen([sys.executable, "-c", _WRITER, str(path), str(worker), str(rounds), str(start)],
-                                  cwd=config.REPO_ROOT, stderr=subprocess.PIPE, text=True)
-                 for worker in range(workers)]
+    processes = [
+        subprocess.Popen(
+            [sys.executable, "-c", _WRITER, str(path), str(worker), str(rounds), str(start)],
+            cwd=config.REPO_ROOT,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for worker in range(workers)
+    ]
     for process in processes:
         _, err = process.communicate(timeout=180)
         assert process.returncode == 0, err
@@ -239,10 +246,9 @@ def test_updating_saves_only_when_the_block_succeeds(tmp_path):
     path = tmp_path / "faces.npz"
     with FaceDatabase.updating(path, threshold=0.5) as database:
         database.enroll("ann", _unit(0))
-    with pytest.raises(UnknownIdentityError):
-        with FaceDatabase.updating(path, threshold=0.9) as database:
-            database.enroll("bob", _unit(1))
-            database.remove("zed")
+    with pytest.raises(UnknownIdentityError), FaceDatabase.updating(path, threshold=0.9) as database:  # noqa: PT012 (the updating block is what raises)
+        database.enroll("bob", _unit(1))
+        database.remove("zed")
     loaded = FaceDatabase.load(path)
     assert loaded.identities == ["ann"] and loaded.threshold == 0.5  # an existing database keeps its threshold
     assert FaceDatabase.stored_threshold(path) == 0.5
@@ -272,25 +278,32 @@ def _bomb_npz(path, arrays, rows=10**9):
             buffer = io.BytesIO()
             if key == "vectors":
                 np.lib.format.write_array_header_1_0(
-                    buffer, {"descr": "<f4", "fortran_order": False, "shape": (rows, 128)})
+                    buffer, {"descr": "<f4", "fortran_order": False, "shape": (rows, 128)}
+                )
                 buffer.write(b"\0" * 512)
             else:
                 np.lib.format.write_array(buffer, value, allow_pickle=False)
             archive.writestr(f"{key}.npy", buffer.getvalue())
 
 
-@pytest.mark.parametrize("case, message", [
-    ("npy renamed", r"single NumPy array \(\.npy\), not a face database"),
-    ("2-D identities", r"identities has shape \(1, 3\) .*expected a 1-D array of text"),
-    ("vector threshold", r"threshold has shape \(2,\) .*expected a single value"),
-    ("header declares 1e9 x 128", r"vectors declares shape \(1000000000, 128\) float32 \(512\.0 GB\) but the "
-                                  r"file holds 512 bytes"),
-    ("object array", r"labels holds Python objects"),
-    ("bad name", r"contains a tab"),
-    ("reserved name", r"'not recognized' cannot be a name"),
-    ("negative threshold", r"threshold is -0\.6, not a positive number"),
-    ("folder", r"is a folder, not a \.npz file"),
-])
+@pytest.mark.parametrize(
+    "case, message",
+    [
+        ("npy renamed", r"single NumPy array \(\.npy\), not a face database"),
+        ("2-D identities", r"identities has shape \(1, 3\) .*expected a 1-D array of text"),
+        ("vector threshold", r"threshold has shape \(2,\) .*expected a single value"),
+        (
+            "header declares 1e9 x 128",
+            r"vectors declares shape \(1000000000, 128\) float32 \(512\.0 GB\) but the "
+            r"file holds 512 bytes",
+        ),
+        ("object array", r"labels holds Python objects"),
+        ("bad name", r"contains a tab"),
+        ("reserved name", r"'not recognized' cannot be a name"),
+        ("negative threshold", r"threshold is -0\.6, not a positive number"),
+        ("folder", r"is a folder, not a \.npz file"),
+    ],
+)
 def test_malformed_files_raise_one_clear_error_naming_the_file(tmp_path, case, message):
     """Rows 8 and 14: each refused before allocating anything, with the file's name and the reason."""
     database, _ = _random_database(identities=3)
@@ -339,12 +352,20 @@ def test_header_sizes_are_checked_before_reading(tmp_path, monkeypatch):
         FaceDatabase.stored_threshold(tmp_path / "bomb.npz")
 
 
-@pytest.mark.parametrize("name, reason", [
-    ("ann\tsmith", "contains a tab"), ("ann\nsmith", "contains a newline"), ("ann\rsmith", "carriage return"),
-    ("ann\x00", r"control character U\+0000"), ("ann\u2028smith", r"line separator U\+2028"),
-    ("not recognized", "cannot be a name"),
-    ("  Not Recognized ", "cannot be a name"), ("", "non-empty"), ("   ", "non-empty"),
-])
+@pytest.mark.parametrize(
+    "name, reason",
+    [
+        ("ann\tsmith", "contains a tab"),
+        ("ann\nsmith", "contains a newline"),
+        ("ann\rsmith", "carriage return"),
+        ("ann\x00", r"control character U\+0000"),
+        ("ann\u2028smith", r"line separator U\+2028"),
+        ("not recognized", "cannot be a name"),
+        ("  Not Recognized ", "cannot be a name"),
+        ("", "non-empty"),
+        ("   ", "non-empty"),
+    ],
+)
 def test_names_that_would_break_identify_output_are_refused(name, reason):
     """Row 10: in FaceDatabase.enroll, so every caller (CLI, course functions, notebooks) gets it."""
     database = FaceDatabase()
@@ -393,8 +414,13 @@ def test_kill_9_during_a_save_leaves_the_database_whole_and_the_next_save_cleans
     database.enroll_many([f"p{number // 2}" for number in range(2000)], rng.normal(0, 0.1, (2000, 128)))
     path = database.save(tmp_path / "faces.npz")
     before = path.read_bytes()
-    writer = subprocess.Popen([sys.executable, "-c", _PAUSED_WRITER, str(path), target, kind],
-                              cwd=config.REPO_ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    writer = subprocess.Popen(
+        [sys.executable, "-c", _PAUSED_WRITER, str(path), target, kind],
+        cwd=config.REPO_ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     try:
         assert writer.stdout.readline().strip() == "paused", writer.stderr.read()
         temporaries = list(tmp_path.glob(f".{target}.{writer.pid}.*.tmp"))

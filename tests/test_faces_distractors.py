@@ -25,7 +25,7 @@ def test_fit_recovers_the_between_and_within_covariances():
     model = DistractorModel.fit(encodings, identities)
     assert model.people == 2000 and model.photos == 8000 and model.dimension == 16
     np.testing.assert_allclose(model.mean, 0.1, atol=0.01)
-    np.testing.assert_allclose(np.diag(model.within_covariance), within_sd ** 2, rtol=0.05)
+    np.testing.assert_allclose(np.diag(model.within_covariance), within_sd**2, rtol=0.05)
     np.testing.assert_allclose(np.diag(model.between_covariance), np.diag(between), rtol=0.1, atol=2e-4)
     assert np.all(np.linalg.eigvalsh(model.between_covariance) >= -1e-12)  # clipped to be a covariance
 
@@ -37,9 +37,9 @@ def test_samples_have_the_real_spreads():
     assert vectors.shape == (100_000, 16) and vectors.dtype == np.float32
     assert person[:6].tolist() == [0, 0, 1, 1, 2, 2] and person[-1] == 49_999
     total = np.trace(np.cov(vectors, rowvar=False))
-    assert total == pytest.approx(np.trace(between) + 16 * within_sd ** 2, rel=0.03)
+    assert total == pytest.approx(np.trace(between) + 16 * within_sd**2, rel=0.03)
     same_person = np.linalg.norm(vectors[0::2] - vectors[1::2], axis=1)  # two photos of one synthetic person
-    assert np.mean(same_person ** 2) == pytest.approx(2 * 16 * within_sd ** 2, rel=0.03)
+    assert np.mean(same_person**2) == pytest.approx(2 * 16 * within_sd**2, rel=0.03)
     np.testing.assert_array_equal(model.sample(1000, seed=5)[0], model.sample(1000, seed=5)[0])  # reproducible
 
 

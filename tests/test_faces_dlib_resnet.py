@@ -30,28 +30,35 @@ def parsed_net():
 
 # ---- primitives on hand-made bytes -----------------------------------------------------------
 
-@pytest.mark.parametrize("data, value", [
-    (b"\x00", 0),                      # no magnitude bytes
-    (b"\x01\x05", 5),
-    (b"\x01\xff", 255),
-    (b"\x02\x00\x01", 256),            # little-endian: 0x0100
-    (b"\x03\x0a\xd7\xa3", 0xA3D70A),
-    (b"\x81\x04", -4),                 # 0x80: negative, sign-magnitude
-    (b"\x82\x34\x12", -0x1234),
-    (b"\x08" + (2**63 - 1).to_bytes(8, "little"), 2**63 - 1),
-])
+
+@pytest.mark.parametrize(
+    "data, value",
+    [
+        (b"\x00", 0),  # no magnitude bytes
+        (b"\x01\x05", 5),
+        (b"\x01\xff", 255),
+        (b"\x02\x00\x01", 256),  # little-endian: 0x0100
+        (b"\x03\x0a\xd7\xa3", 0xA3D70A),
+        (b"\x81\x04", -4),  # 0x80: negative, sign-magnitude
+        (b"\x82\x34\x12", -0x1234),
+        (b"\x08" + (2**63 - 1).to_bytes(8, "little"), 2**63 - 1),
+    ],
+)
 def test_read_int(data, value):
     reader = DatReader(data)
     assert reader.read_int() == value
     assert reader.at_end
 
 
-@pytest.mark.parametrize("data, value", [
-    (b"\x01\x03\x81\x01", 1.5),                  # 3 * 2**-1
-    (b"\x81\x05\x01\x02", -20.0),                # -5 * 2**2
-    (b"\x01\x00\x01\x0b", 0.0),                  # zero mantissa, as dlib writes 0
-    (b"\x03\x0a\xd7\xa3\x81\x1c", 10737418 * 2.0**-28),  # the loss margin 0.04 of the real file
-])
+@pytest.mark.parametrize(
+    "data, value",
+    [
+        (b"\x01\x03\x81\x01", 1.5),  # 3 * 2**-1
+        (b"\x81\x05\x01\x02", -20.0),  # -5 * 2**2
+        (b"\x01\x00\x01\x0b", 0.0),  # zero mantissa, as dlib writes 0
+        (b"\x03\x0a\xd7\xa3\x81\x1c", 10737418 * 2.0**-28),  # the loss margin 0.04 of the real file
+    ],
+)
 def test_read_float_is_mantissa_first_then_exponent(data, value):
     reader = DatReader(data)
     assert reader.read_float() == value
@@ -85,14 +92,17 @@ def test_read_alias_and_empty_tensor():
     assert reader.read_tensor().size == 0
 
 
-@pytest.mark.parametrize("data, method, message", [
-    (b"\x02\x01", "read_int", "needs 2 more bytes"),
-    (b"\x09" + b"\x00" * 9, "read_int", "control byte"),
-    (b"\x01\x05rel", "read_string", "truncated"),
-    (b"x", "read_bool", "bool"),
-    (b"\x01\x03", "read_tensor", "tensor version"),
-    (b"\x01\x02" + b"\x01\x01" * 4 + b"\x00\x00", "read_tensor", "needs 4 more bytes"),
-])
+@pytest.mark.parametrize(
+    "data, method, message",
+    [
+        (b"\x02\x01", "read_int", "needs 2 more bytes"),
+        (b"\x09" + b"\x00" * 9, "read_int", "control byte"),
+        (b"\x01\x05rel", "read_string", "truncated"),
+        (b"x", "read_bool", "bool"),
+        (b"\x01\x03", "read_tensor", "tensor version"),
+        (b"\x01\x02" + b"\x01\x01" * 4 + b"\x00\x00", "read_tensor", "needs 4 more bytes"),
+    ],
+)
 def test_bad_bytes_raise_format_error_with_offset(data, method, message):
     with pytest.raises(DlibFormatError, match="at byte") as error:
         getattr(DatReader(data), method)()
@@ -100,6 +110,7 @@ def test_bad_bytes_raise_format_error_with_offset(data, method, message):
 
 
 # ---- the real file ---------------------------------------------------------------------------
+
 
 def test_real_file_structure(parsed_net):
     net = parsed_net
@@ -149,6 +160,7 @@ def test_expected_nesting_starts_like_dlib():
 
 # ---- builder pieces (small Keras models, no weights needed) -----------------------------------
 
+
 def _dlib_add_reference(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """dlib's add_prev in NumPy: zero-extend both to the larger shape, aligned top-left, add."""
     shape = tuple(max(x, y) for x, y in zip(a.shape, b.shape))
@@ -158,12 +170,15 @@ def _dlib_add_reference(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return out
 
 
-@pytest.mark.parametrize("main_shape, shortcut_shape", [
-    ((3, 3, 4), (4, 4, 2)),   # stage 4: main path 3x3, shortcut 4x4 with fewer channels
-    ((1, 1, 3), (2, 2, 3)),   # stage 5: main path 1x1, shortcut 2x2
-    ((5, 5, 4), (5, 5, 2)),   # channels only
-    ((2, 2, 3), (2, 2, 3)),   # nothing to pad
-])
+@pytest.mark.parametrize(
+    "main_shape, shortcut_shape",
+    [
+        ((3, 3, 4), (4, 4, 2)),  # stage 4: main path 3x3, shortcut 4x4 with fewer channels
+        ((1, 1, 3), (2, 2, 3)),  # stage 5: main path 1x1, shortcut 2x2
+        ((5, 5, 4), (5, 5, 2)),  # channels only
+        ((2, 2, 3), (2, 2, 3)),  # nothing to pad
+    ],
+)
 def test_zero_extend_add_matches_dlib_exactly(main_shape, shortcut_shape):
     """Toy Keras model of two inputs; built here, no weights."""
     import keras
@@ -179,7 +194,7 @@ def test_zero_extend_add_matches_dlib_exactly(main_shape, shortcut_shape):
     np.testing.assert_array_equal(got, expected)
     # top-left alignment: the last row/column of a smaller main path holds only the shortcut.
     if main_shape[0] < shortcut_shape[0]:
-        np.testing.assert_array_equal(got[:, -1, :, :shortcut_shape[2]], b[:, -1])
+        np.testing.assert_array_equal(got[:, -1, :, : shortcut_shape[2]], b[:, -1])
 
 
 def test_folded_conv_is_cross_correlation_times_gamma_plus_beta():
@@ -204,7 +219,7 @@ def test_folded_conv_is_cross_correlation_times_gamma_plus_beta():
     expected = np.zeros((2, 3, 2), np.float64)
     for row in range(2):
         for col in range(3):
-            patch = image[0, row:row + 2, col:col + 2, :]  # (kh, kw, I)
+            patch = image[0, row : row + 2, col : col + 2, :]  # (kh, kw, I)
             for out in range(2):
                 value = np.sum(filters[out].transpose(1, 2, 0) * patch) + biases[out]
                 expected[row, col, out] = gamma[out] * value + beta[out]
@@ -224,6 +239,7 @@ def test_built_model_uses_only_builtin_layers(parsed_net):
 
 
 # ---- parity with dlib ------------------------------------------------------------------------
+
 
 def test_fixture_is_small_and_complete(parity):
     assert FIXTURE.stat().st_size < 500_000

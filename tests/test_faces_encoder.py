@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 
 from utils import assets, config, errors
+from utils.assets import lookup
 from utils.faces import constants, encoder
 
 
@@ -23,14 +24,18 @@ def model(converted_path):
 
 # ---- validation (no model needed) ------------------------------------------------------------
 
-@pytest.mark.parametrize("chips, message", [
-    (np.zeros((150, 150, 3), np.uint8), "one chip"),
-    (np.zeros((2, 150, 150), np.uint8), r"shape \(2, 150, 150\)"),
-    (np.zeros((2, 96, 96, 3), np.uint8), "150x150"),
-    (np.zeros((1, 150, 150, 4), np.uint8), "3 channels"),
-    (np.zeros((1, 150, 150, 3), np.float32), "uint8"),
-    ([np.zeros((150, 150, 3), np.uint8), np.zeros((140, 150, 3), np.uint8)], "different shapes"),
-])
+
+@pytest.mark.parametrize(
+    "chips, message",
+    [
+        (np.zeros((150, 150, 3), np.uint8), "one chip"),
+        (np.zeros((2, 150, 150), np.uint8), r"shape \(2, 150, 150\)"),
+        (np.zeros((2, 96, 96, 3), np.uint8), "150x150"),
+        (np.zeros((1, 150, 150, 4), np.uint8), "3 channels"),
+        (np.zeros((1, 150, 150, 3), np.float32), "uint8"),
+        ([np.zeros((150, 150, 3), np.uint8), np.zeros((140, 150, 3), np.uint8)], "different shapes"),
+    ],
+)
 def test_bad_chips_raise_value_error(chips, message):
     with pytest.raises(errors.ImageError, match=message):
         encoder.encode_chips(chips, model=object())
@@ -53,15 +58,18 @@ def test_no_chips_give_empty_descriptors_without_a_model():
 
 
 def test_missing_model_file_says_make_setup(tmp_path, monkeypatch):
-    with pytest.raises(assets.AssetError, match="make setup"):
+    with pytest.raises(errors.AssetError, match="make setup"):
         encoder.load_encoder(tmp_path / "absent.keras")
-    monkeypatch.setattr(assets, "search_roots", lambda: [tmp_path])
-    with pytest.raises(assets.AssetError, match="make setup") as error:
+    monkeypatch.delenv(lookup.ASSETS_ENV_VAR, raising=False)  # an empty machine: no mirror, no ../shared, empty cache
+    monkeypatch.setenv(lookup.SHARED_ENV_VAR, "")
+    monkeypatch.setenv(lookup.CACHE_ENV_VAR, str(tmp_path))
+    with pytest.raises(errors.AssetError, match="make setup") as error:
         encoder.load_encoder()
     assert getattr(error.value, "missing", False)
 
 
 # ---- real encoder ----------------------------------------------------------------------------
+
 
 def test_encode_chips_without_flip_matches_dlib(model, parity):
     out = encoder.encode_chips(parity["chips"], model=model, flip=False)
@@ -87,10 +95,10 @@ def test_batch_size_and_list_input_do_not_change_results(model, parity):
     chips = parity["chips"]
     for flip in (False, True):
         whole = encoder.encode_chips(chips, model=model, flip=flip, batch_size=32)
-        np.testing.assert_allclose(encoder.encode_chips(chips, model=model, flip=flip, batch_size=1), whole,
-                                   atol=1e-5)
-        np.testing.assert_allclose(encoder.encode_chips(list(chips), model=model, flip=flip, batch_size=4), whole,
-                                   atol=1e-5)
+        np.testing.assert_allclose(encoder.encode_chips(chips, model=model, flip=flip, batch_size=1), whole, atol=1e-5)
+        np.testing.assert_allclose(
+            encoder.encode_chips(list(chips), model=model, flip=flip, batch_size=4), whole, atol=1e-5
+        )
 
 
 @pytest.mark.parametrize("flip", [False, True])
@@ -111,6 +119,7 @@ def test_load_encoder_is_cached(model):
 
 
 # ---- images -> encodings ---------------------------------------------------------------------
+
 
 def test_encode_images_refuses_policy_all():
     with pytest.raises(errors.UsageError, match="encode_all_faces"):

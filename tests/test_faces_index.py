@@ -89,7 +89,8 @@ def test_exact_and_approximate_agree_on_a_small_gallery(kind):
     exact_answers, answers = exact.identify_many(probes), approximate.identify_many(probes)
     same = rows == exact_rows
     assert [answer for answer, hit in zip(answers, same) if hit] == [
-        answer for answer, hit in zip(exact_answers, same) if hit]  # identical tuples where the row is found
+        answer for answer, hit in zip(exact_answers, same) if hit
+    ]  # identical tuples where the row is found
     assert sum(answer[1] != NOT_RECOGNIZED for answer in exact_answers[:200]) >= 190  # genuine probes match
 
 
@@ -211,10 +212,15 @@ def test_a_damaged_or_missing_index_is_never_trusted(tmp_path, damage, monkeypat
     else:  # bytes FAISS cannot parse, with a checksum that matches: FAISS's own error is reported
         index_file.write_bytes(b"not a faiss index")
         real = index_module._sha256_of_file
-        monkeypatch.setattr(index_module, "_sha256_of_file",
-                            lambda file: _saved_sha(path) if file == index_file else real(file))
-    reason = {"flip": "does not match", "truncate": "does not match", "delete": "is missing",
-              "garbage-with-right-checksum": "cannot be read by FAISS"}[damage]
+        monkeypatch.setattr(
+            index_module, "_sha256_of_file", lambda file: _saved_sha(path) if file == index_file else real(file)
+        )
+    reason = {
+        "flip": "does not match",
+        "truncate": "does not match",
+        "delete": "is missing",
+        "garbage-with-right-checksum": "cannot be read by FAISS",
+    }[damage]
     with pytest.warns(UserWarning, match=reason):
         loaded = FaceDatabase.load(path)
     assert loaded.identify_many(probes) == expected
@@ -242,6 +248,7 @@ def test_an_exact_database_writes_no_index_and_removes_a_stale_one(tmp_path):
 
 def test_importing_utils_faces_does_not_import_faiss():
     code = "import sys, utils.faces, utils.faces.index; print('faiss' in sys.modules)"
-    completed = subprocess.run([sys.executable, "-c", code], cwd=config.REPO_ROOT, capture_output=True, text=True,
-                               timeout=120)
+    completed = subprocess.run(
+        [sys.executable, "-c", code], cwd=config.REPO_ROOT, capture_output=True, text=True, timeout=120
+    )
     assert completed.returncode == 0 and completed.stdout.strip() == "False", completed.stderr

@@ -27,8 +27,12 @@ def test_read_pairs_any_number_of_folds(tmp_path, folds):
     assert [pair.fold for pair in pairs] == [fold for fold in range(folds) for _ in range(8)]
     first, mismatched = pairs[0], pairs[4]
     assert first.same and (first.name_a, first.index_a, first.name_b, first.index_b) == ("Same_0_0", 1, "Same_0_0", 2)
-    assert not mismatched.same and (mismatched.name_a, mismatched.index_a, mismatched.name_b,
-                                    mismatched.index_b) == ("Left_0_0", 1, "Right_0_0", 3)
+    assert not mismatched.same and (mismatched.name_a, mismatched.index_a, mismatched.name_b, mismatched.index_b) == (
+        "Left_0_0",
+        1,
+        "Right_0_0",
+        3,
+    )
     path_a, _ = first.paths(tmp_path)
     assert path_a == tmp_path / "Same_0_0" / "Same_0_0_0001.jpg"
 
@@ -64,8 +68,7 @@ def test_kfold_threshold_comes_from_the_other_folds():
     assert result.fold_accuracies[0] == pytest.approx(0.75)
     fixed = lfw.evaluate_distances(distances, same, folds, threshold=0.5)
     assert fixed.fold_accuracies == [1.0, 0.5] and not fixed.threshold_fitted
-    assert set(result.to_dict()) >= {"pairs", "accuracy", "accuracy_std", "threshold", "auc", "eer",
-                                     "val_at_far_1e-3"}
+    assert set(result.to_dict()) >= {"pairs", "accuracy", "accuracy_std", "threshold", "auc", "eer", "val_at_far_1e-3"}
 
 
 def test_plot_verification_of_a_result(tmp_path):

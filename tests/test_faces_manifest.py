@@ -13,10 +13,10 @@ def test_course_manifest_lists_12_people_and_6_camera_images():
     rows = read_manifest(folder)
     roles = [row["role"] for row in rows]
     assert roles.count("database") == 12 and roles.count("probe") == 6
-    assert all(isinstance(row["path"], Path) and row["path"].parent == folder and row["path"].is_file()
-               for row in rows)
+    assert all(isinstance(row["path"], Path) and row["path"].parent == folder and row["path"].is_file() for row in rows)
     assert {"identity": "younes", "role": "database"}.items() <= next(
-        row for row in rows if row["path"].name == "younes.jpg").items()
+        row for row in rows if row["path"].name == "younes.jpg"
+    ).items()
 
 
 def test_lfw_gallery_manifest_paths_reach_into_subfolders():

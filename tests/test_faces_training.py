@@ -31,7 +31,7 @@ def test_pk_batch_has_p_identities_with_k_distinct_images_each():
         assert len(counts) == 3 and set(counts.values()) == {3}
         # grouped identity by identity, and no image twice within an identity (all have >= 3)
         for group in range(3):
-            block = indices[3 * group:3 * group + 3]
+            block = indices[3 * group : 3 * group + 3]
             assert len(set(labels[block].tolist())) == 1
             assert len(set(block.tolist())) == 3
 
@@ -67,11 +67,14 @@ def test_pk_sampler_is_deterministic_given_the_seed_and_accepts_string_labels():
     assert first == second
 
 
-@pytest.mark.parametrize("kwargs, message", [
-    (dict(identities_per_batch=1), "identities_per_batch"),
-    (dict(images_per_identity=1), "images_per_identity"),
-    (dict(identities_per_batch=4), "only 3 such identities"),
-])
+@pytest.mark.parametrize(
+    "kwargs, message",
+    [
+        (dict(identities_per_batch=1), "identities_per_batch"),
+        (dict(images_per_identity=1), "images_per_identity"),
+        (dict(identities_per_batch=4), "only 3 such identities"),
+    ],
+)
 def test_pk_sampler_rejects_impossible_batches(kwargs, message):
     labels = _labels_with_counts([2, 3, 2, 1])
     arguments = dict(identities_per_batch=2, images_per_identity=2)
@@ -148,7 +151,7 @@ def test_random_triplet_loss_by_hand():
 @pytest.mark.parametrize("strategy", training.MINING_STRATEGIES)
 def test_strategy_loss_is_zero_for_well_separated_clusters(strategy):
     labels = np.repeat(np.arange(3), 3)
-    embeddings = np.repeat(np.eye(3, dtype=np.float32), 3, axis=0)   # squared distances 0 or 2
+    embeddings = np.repeat(np.eye(3, dtype=np.float32), 3, axis=0)  # squared distances 0 or 2
     assert float(training.strategy_loss(strategy)(labels, embeddings, 0.5)) == pytest.approx(0.0)
     assert float(losses.triplet_violation_fraction(labels, embeddings, 0.5)) == 0.0
 
@@ -178,9 +181,20 @@ def test_training_lowers_loss_and_violations_on_a_synthetic_problem(strategy):
     model = training.build_projection_head(points.shape[1], 8)
     monitor = training.monitor_batches(points, labels, count=2, identities_per_batch=4, images_per_identity=3)
     before = training.violation_fraction(model, monitor, margin=0.2)
-    history = training.train_triplet_model(model, points, labels, strategy=strategy, epochs=8, steps_per_epoch=10,
-                                     identities_per_batch=4, images_per_identity=3, margin=0.2,
-                                     learning_rate=1e-2, monitor=monitor, progress=False)
+    history = training.train_triplet_model(
+        model,
+        points,
+        labels,
+        strategy=strategy,
+        epochs=8,
+        steps_per_epoch=10,
+        identities_per_batch=4,
+        images_per_identity=3,
+        margin=0.2,
+        learning_rate=1e-2,
+        monitor=monitor,
+        progress=False,
+    )
     assert len(history.loss) == len(history.violation_fraction) == len(history.monitor_violation_fraction) == 8
     assert history.loss[-1] < 0.5 * history.loss[0]
     assert history.violation_fraction[-1] < history.violation_fraction[0]
@@ -200,9 +214,19 @@ def test_small_convnet_learns_synthetic_image_identities():
     labels = np.repeat(np.arange(8), 5)
     images = np.clip(patterns[labels] + 0.15 * rng.normal(size=(40, 16, 16, 1)), 0, 1).astype(np.float32)
     model = training.build_convnet_encoder((16, 16, 1), embedding_dim=8, filters=(8, 16))
-    history = training.train_triplet_model(model, images, labels, strategy="semi_hard", epochs=6, steps_per_epoch=8,
-                                     identities_per_batch=4, images_per_identity=3, learning_rate=3e-3,
-                                     augment=False, progress=False)
+    history = training.train_triplet_model(
+        model,
+        images,
+        labels,
+        strategy="semi_hard",
+        epochs=6,
+        steps_per_epoch=8,
+        identities_per_batch=4,
+        images_per_identity=3,
+        learning_rate=3e-3,
+        augment=False,
+        progress=False,
+    )
     assert history.loss[-1] < 0.5 * history.loss[0]
     assert history.violation_fraction[-1] < 0.5 * history.violation_fraction[0]
 
@@ -210,10 +234,18 @@ def test_small_convnet_learns_synthetic_image_identities():
 def test_fine_tune_projection_head_returns_head_and_history():
     points, labels = _synthetic_points(identities=10, per_identity=4, dim=12, seed=2)
     other_points, other_labels = _synthetic_points(identities=8, per_identity=4, dim=12, seed=3)
-    head, history = training.fine_tune_projection_head(points, labels, output_dim=6, epochs=3, steps_per_epoch=4,
-                                                 identities_per_batch=4, images_per_identity=2,
-                                                 monitor_encodings=other_points, monitor_labels=other_labels,
-                                                 progress=False)
+    head, history = training.fine_tune_projection_head(
+        points,
+        labels,
+        output_dim=6,
+        epochs=3,
+        steps_per_epoch=4,
+        identities_per_batch=4,
+        images_per_identity=2,
+        monitor_encodings=other_points,
+        monitor_labels=other_labels,
+        progress=False,
+    )
     assert head.output_shape == (None, 6)
     assert len(history.loss) == 3 and len(history.monitor_violation_fraction) == 3
     assert history.strategy == "semi_hard" and history.seconds > 0
@@ -224,7 +256,14 @@ def test_train_rejects_bad_inputs():
     with pytest.raises(training.TrainingError, match="same length"):
         training.train_triplet_model(model, np.zeros((5, 4)), np.zeros(4), progress=False)
     with pytest.raises(training.TrainingError, match="augment"):
-        training.train_triplet_model(model, np.zeros((6, 4)), np.repeat([0, 1, 2], 2), augment=True,
-                               identities_per_batch=2, images_per_identity=2, progress=False)
+        training.train_triplet_model(
+            model,
+            np.zeros((6, 4)),
+            np.repeat([0, 1, 2], 2),
+            augment=True,
+            identities_per_batch=2,
+            images_per_identity=2,
+            progress=False,
+        )
     with pytest.raises(training.TrainingError, match="unknown mining strategy"):
         training.train_triplet_model(model, np.zeros((6, 4)), np.repeat([0, 1, 2], 2), strategy="x", progress=False)

@@ -26,10 +26,9 @@ def test_atomic_write_replaces_the_file_and_leaves_nothing_else(tmp_path):
 def test_a_failed_write_keeps_the_old_file_and_no_temporary(tmp_path):
     target = tmp_path / "data.txt"
     target.write_text("old")
-    with pytest.raises(RuntimeError):
-        with files.atomic_write(target, "w") as handle:
-            handle.write("half")
-            raise RuntimeError("writer crashed")
+    with pytest.raises(RuntimeError), files.atomic_write(target, "w") as handle:  # noqa: PT012 (the writer block is what raises)
+        handle.write("half")
+        raise RuntimeError("writer crashed")
     assert target.read_text() == "old"
     assert sorted(path.name for path in tmp_path.iterdir()) == ["data.txt"]
 
@@ -99,8 +98,9 @@ except filelock.Timeout:
 
 def _try_lock_elsewhere(path) -> str:
     """What another process sees when it tries filelock's lock on ``path``'s lock file at once."""
-    done = subprocess.run([sys.executable, "-c", _TRY_LOCK, str(files.lock_path(path))],
-                          capture_output=True, text=True, timeout=60)
+    done = subprocess.run(
+        [sys.executable, "-c", _TRY_LOCK, str(files.lock_path(path))], capture_output=True, text=True, timeout=60
+    )
     return done.stdout.strip() or done.stderr
 
 
@@ -117,10 +117,18 @@ def test_the_lock_is_the_os_lock_filelock_takes_so_other_processes_see_it(tmp_pa
 def test_a_lock_whose_holder_was_killed_is_free(tmp_path):
     """The OS drops the lock with its holder: a kill -9 inside the block never leaves it locked."""
     data = tmp_path / "faces.npz"
-    holder = subprocess.Popen([sys.executable, "-c",
-                               "import sys, time\nfrom utils import files\nwith files.locked(sys.argv[1]):\n"
-                               "    print('locked', flush=True)\n    time.sleep(60)", str(data)],
-                              stdout=subprocess.PIPE, text=True, cwd=os.path.dirname(os.path.dirname(__file__)))
+    holder = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "import sys, time\nfrom utils import files\nwith files.locked(sys.argv[1]):\n"
+            "    print('locked', flush=True)\n    time.sleep(60)",
+            str(data),
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+        cwd=os.path.dirname(os.path.dirname(__file__)),
+    )
     assert holder.stdout.readline().strip() == "locked"
     assert _try_lock_elsewhere(data) == "held"
     holder.kill()

@@ -23,6 +23,7 @@ VGG_WEIGHTS = assets.find("vgg19_partial") or assets.find("vgg19_full")
 def _png_declaring(width: int, height: int) -> bytes:
     """A PNG whose header declares ``width`` x ``height`` RGB pixels: a decompression bomb in
     57 bytes (one empty compressed data chunk), with correct CRCs, so PIL accepts its header."""
+
     def chunk(kind: bytes, data: bytes) -> bytes:
         return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
 
@@ -31,8 +32,9 @@ def _png_declaring(width: int, height: int) -> bytes:
 
 
 def _run(*argv, timeout=120):
-    completed = subprocess.run([sys.executable, "-m", *map(str, argv)], cwd=config.REPO_ROOT,
-                               capture_output=True, text=True, timeout=timeout)
+    completed = subprocess.run(
+        [sys.executable, "-m", *map(str, argv)], cwd=config.REPO_ROOT, capture_output=True, text=True, timeout=timeout
+    )
     return completed.returncode, completed.stdout, completed.stderr
 
 
@@ -63,18 +65,33 @@ def test_enroll_refuses_a_decompression_bomb(tmp_path, bomb):
 def test_style_transfer_refuses_a_decompression_bomb(tmp_path, bomb):
     style = assets.resolve("nst_images") / "style" / "wave.jpg"
     output = tmp_path / "out.png"
-    code, out, err = _run("utils.nst", "--content", bomb, "--style", style, "--output", output,
-                          "--size", 64, "--steps", 1, "--no-progress")
+    code, out, err = _run(
+        "utils.nst",
+        "--content",
+        bomb,
+        "--style",
+        style,
+        "--output",
+        output,
+        "--size",
+        64,
+        "--steps",
+        1,
+        "--no-progress",
+    )
     line = _one_error_line(err)
     assert code == 2 and str(bomb) in line and "2.5 gigapixels" in line
     assert sorted(path.name for path in tmp_path.iterdir()) == ["bomb.png"]
 
 
-@pytest.mark.parametrize("make, reason", [
-    (lambda path: path.mkdir(), "is a folder, not an image file"),
-    (lambda path: path.write_bytes(b""), "is empty (0 bytes)"),
-    (lambda path: path.write_text("<html><body>Not Found</body></html>"), "HTML page"),
-])
+@pytest.mark.parametrize(
+    "make, reason",
+    [
+        (lambda path: path.mkdir(), "is a folder, not an image file"),
+        (lambda path: path.write_bytes(b""), "is empty (0 bytes)"),
+        (lambda path: path.write_text("<html><body>Not Found</body></html>"), "HTML page"),
+    ],
+)
 def test_enroll_names_the_real_reason(tmp_path, make, reason):
     image = tmp_path / "ada.jpg"
     make(image)
@@ -99,4 +116,3 @@ def test_identify_reports_the_bomb_and_goes_on(tmp_path, bomb):
     assert code == 2 and str(bomb) in line and "2.5 gigapixels" in line
     answers = out.splitlines()
     assert len(answers) == 1 and answers[0].startswith(f"{face}\tface 0\t") and "not recognized" in answers[0]
-

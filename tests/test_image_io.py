@@ -41,16 +41,16 @@ def test_every_mode_becomes_rgb_uint8(tmp_path, mode):
     loaded = image_io.load_image(path)
     assert loaded.shape == (4, 6, 3) and loaded.dtype == np.uint8
     if mode == "I;16":
-        assert loaded.min() == 255                 # full-scale 16-bit maps to white
+        assert loaded.min() == 255  # full-scale 16-bit maps to white
     if mode == "F":
         assert loaded[0, 0, 0] == 128
     if mode == "L":
-        assert len(set(loaded[0, 0])) == 1         # gray replicated to 3 channels
+        assert len(set(loaded[0, 0])) == 1  # gray replicated to 3 channels
 
 
 def test_rgba_transparency_composited_over_white(tmp_path):
     array = np.zeros((2, 2, 4), np.uint8)
-    array[0, 0] = (255, 0, 0, 255)                 # opaque red
+    array[0, 0] = (255, 0, 0, 255)  # opaque red
     path = _save(tmp_path, "a.png", Image.fromarray(array, "RGBA"))
     loaded = image_io.load_image(path)
     assert tuple(loaded[0, 0]) == (255, 0, 0)
@@ -59,13 +59,13 @@ def test_rgba_transparency_composited_over_white(tmp_path):
 
 def test_exif_orientation_is_applied(tmp_path):
     image = Image.new("RGB", (40, 20), (0, 0, 0))
-    image.paste((255, 255, 255), (0, 0, 20, 20))   # left half white
+    image.paste((255, 255, 255), (0, 0, 20, 20))  # left half white
     exif = Image.Exif()
-    exif[0x0112] = 6                               # "rotate 90 CW to display"
+    exif[0x0112] = 6  # "rotate 90 CW to display"
     path = _save(tmp_path, "rot.jpg", image, exif=exif.tobytes(), quality=95)
     loaded = image_io.load_image(path)
-    assert loaded.shape == (40, 20, 3)             # portrait after rotation
-    assert loaded[5, 10].mean() > 200 and loaded[35, 10].mean() < 50   # white half on top
+    assert loaded.shape == (40, 20, 3)  # portrait after rotation
+    assert loaded[5, 10].mean() > 200 and loaded[35, 10].mean() < 50  # white half on top
 
 
 def test_errors_name_the_file(tmp_path):
@@ -120,6 +120,7 @@ def test_float_tensor_roundtrip():
 
 # ---- bad files: one precise reason each, naming the file -------------------------------------
 
+
 def _png_chunk(kind: bytes, data: bytes) -> bytes:
     """One PNG chunk: length, type, data, CRC-32 of type + data (all big-endian)."""
     return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
@@ -129,13 +130,18 @@ def _png_declaring(width: int, height: int) -> bytes:
     """A valid-looking 8-bit RGB PNG header that declares ``width`` x ``height`` pixels, with one
     empty compressed data chunk: a few dozen bytes that would decode to width * height * 3 bytes."""
     header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
-    return (b"\x89PNG\r\n\x1a\n" + _png_chunk(b"IHDR", header) + _png_chunk(b"IDAT", zlib.compress(b""))
-            + _png_chunk(b"IEND", b""))
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + _png_chunk(b"IHDR", header)
+        + _png_chunk(b"IDAT", zlib.compress(b""))
+        + _png_chunk(b"IEND", b"")
+    )
 
 
 @pytest.fixture
 def no_decoding(monkeypatch):
     """Fail the test if any image decoding starts (pixel data is only read by ``ImageFile.load``)."""
+
     def refuse(self):
         raise AssertionError(f"decoding started for a {self.size} image")
 
@@ -145,7 +151,7 @@ def no_decoding(monkeypatch):
 def test_decompression_bomb_is_refused_from_its_header(tmp_path, no_decoding):
     bomb = tmp_path / "bomb.png"
     bomb.write_bytes(_png_declaring(50000, 50000))
-    assert bomb.stat().st_size < 100                      # 2.5 gigapixels declared in 57 bytes
+    assert bomb.stat().st_size < 100  # 2.5 gigapixels declared in 57 bytes
     with pytest.raises(errors.ImageError) as caught:
         image_io.load_image(bomb)
     message = str(caught.value)
@@ -160,7 +166,7 @@ def test_image_over_our_limit_but_under_pils_is_refused_without_warning(tmp_path
     large = tmp_path / "large.png"
     large.write_bytes(_png_declaring(12000, 10000))
     with warnings.catch_warnings():
-        warnings.simplefilter("error")                     # a DecompressionBombWarning would fail
+        warnings.simplefilter("error")  # a DecompressionBombWarning would fail
         with pytest.raises(errors.ImageError, match=r"large.png: image declares 12000x10000 = 120 megapixels"):
             image_io.load_image(large)
 
@@ -212,25 +218,35 @@ def test_broken_link_and_special_file(tmp_path):
     link.symlink_to(tmp_path / "gone.jpg")
     assert "broken symbolic link" in _message(link) and "gone.jpg" in _message(link)
     pipe = tmp_path / "pipe.jpg"
-    os.mkfifo(pipe)                                       # opening it would block: never opened
+    os.mkfifo(pipe)  # opening it would block: never opened
     assert "not a regular file" in _message(pipe)
 
 
-@pytest.mark.parametrize("name, content, reason", [
-    ("page.jpg", b"<!DOCTYPE html><html><body>404</body></html>", "HTML page"),
-    ("logo.png", b'<?xml version="1.0"?><svg xmlns="http://www.w3.org/2000/svg"/>', "SVG drawing"),
-    ("scan.jpg", b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n", "PDF document"),
-    ("photo.jpg", b"\x00\x00\x00\x18ftypheic\x00\x00\x00\x00mif1heic" + bytes(64), "HEIC/HEIF photo"),
-    ("notes.jpg", b"this is not an image", "it holds text"),
-    ("noise.jpg", bytes(range(256)), "its name ends in .jpg but it does not hold JPEG data"),
-    ("empty.png", _png_declaring(0, 0), "declares an empty 0x0 image"),
-    ("header.png", b"\x89PNG\r\n\x1a\n\x00\x00\x00\x0dIHDRgarbage-garbage", "starts like a PNG file, but its header"),
-])
+@pytest.mark.parametrize(
+    "name, content, reason",
+    [
+        ("page.jpg", b"<!DOCTYPE html><html><body>404</body></html>", "HTML page"),
+        ("logo.png", b'<?xml version="1.0"?><svg xmlns="http://www.w3.org/2000/svg"/>', "SVG drawing"),
+        ("scan.jpg", b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n", "PDF document"),
+        ("photo.jpg", b"\x00\x00\x00\x18ftypheic\x00\x00\x00\x00mif1heic" + bytes(64), "HEIC/HEIF photo"),
+        ("notes.jpg", b"this is not an image", "it holds text"),
+        ("noise.jpg", bytes(range(256)), "its name ends in .jpg but it does not hold JPEG data"),
+        ("empty.png", _png_declaring(0, 0), "declares an empty 0x0 image"),
+        (
+            "header.png",
+            b"\x89PNG\r\n\x1a\n\x00\x00\x00\x0dIHDRgarbage-garbage",
+            "starts like a PNG file, but its header",
+        ),
+    ],
+)
 def test_non_images_say_what_they_hold(tmp_path, name, content, reason):
     path = tmp_path / name
     path.write_bytes(content)
     message = _message(path)
     assert message.startswith(f"{path} is not an image: ") and reason in message
+    with pytest.raises(errors.ImageError) as raised:  # the same bytes uploaded: the same reason
+        image_io.load_image_bytes(content, name)
+    assert str(raised.value).startswith(f"{name} is not an image: ") and reason in str(raised.value)
 
 
 def test_numpy_array_file_is_recognised(tmp_path):
@@ -254,9 +270,10 @@ def test_truncated_files_name_format_and_size(tmp_path):
 
 def test_permission_denied_is_said(tmp_path, monkeypatch):
     path = image_io.save_image(tmp_path / "secret.png", np.zeros((4, 4, 3), np.uint8))
-    if os.geteuid() != 0:                                 # root reads anything: simulate it then
+    if os.geteuid() != 0:  # root reads anything: simulate it then
         path.chmod(0)
     else:
+
         def denied(file, *args, **kwargs):
             raise PermissionError(13, "Permission denied", str(file))
 

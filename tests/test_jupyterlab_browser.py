@@ -32,7 +32,7 @@ NOTEBOOKS = config.REPO_ROOT / "notebooks"
 NAMES = [path.name for path in site.list_notebooks(NOTEBOOKS)]
 
 #: A cell that displays a widget whose front-end module does not exist (an extension missing).
-BROKEN_WIDGET = '''import ipywidgets
+BROKEN_WIDGET = """import ipywidgets
 from traitlets import Unicode
 
 class WidgetWithoutFrontEnd(ipywidgets.DOMWidget):
@@ -43,7 +43,7 @@ class WidgetWithoutFrontEnd(ipywidgets.DOMWidget):
     _view_module = Unicode("course-widget-that-does-not-exist").tag(sync=True)
     _view_module_version = Unicode("1.0.0").tag(sync=True)
 
-WidgetWithoutFrontEnd()'''
+WidgetWithoutFrontEnd()"""
 
 
 @pytest.fixture(scope="session")
@@ -61,10 +61,10 @@ def lab(tmp_path_factory):
         shutil.copyfile(NOTEBOOKS / name, workspace / name)
     if (NOTEBOOKS / "images").is_dir():
         shutil.copytree(NOTEBOOKS / "images", workspace / "images")
-    broken = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("print('before the widget')"),
-                                             nbformat.v4.new_code_cell(BROKEN_WIDGET)])
-    broken.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3 (ipykernel)",
-                                     "language": "python"}
+    broken = nbformat.v4.new_notebook(
+        cells=[nbformat.v4.new_code_cell("print('before the widget')"), nbformat.v4.new_code_cell(BROKEN_WIDGET)]
+    )
+    broken.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3 (ipykernel)", "language": "python"}
     nbformat.write(broken, workspace / "broken_widget.ipynb")
     environment = {config.FAST_ENV_VAR: "1", "COURSE_OUTPUTS": str(site_browser.TEST_OUTPUTS)}
     with lab_browser.JupyterLab(workspace, root / "state", environment) as server:

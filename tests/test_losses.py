@@ -13,6 +13,7 @@ def _triplet(anchor, positive, negative):
 
 # ---- triplet_loss (course signature) ---------------------------------------------------------
 
+
 def test_triplet_perfect_triplet_costs_the_margin():
     # d(A, P) = 0 and d(A, N) = 0: the hinge is the margin itself.
     y_pred = _triplet([[1.0, 1.0]], [[1.0, 1.0]], [[1.0, 1.0]])
@@ -46,10 +47,10 @@ def test_triplet_batched_sums_per_example_hinges():
 def test_triplet_sum_of_max_differs_from_max_of_sum():
     # Hinge per example then sum (correct) vs sum then hinge (wrong).
     anchor = [[0.0], [0.0]]
-    positive = [[3.0], [0.0]]      # d_ap = 9, 0
-    negative = [[0.0], [3.0]]      # d_an = 0, 9
+    positive = [[3.0], [0.0]]  # d_ap = 9, 0
+    negative = [[0.0], [3.0]]  # d_an = 0, 9
     loss = losses.triplet_loss(None, _triplet(anchor, positive, negative), alpha=0.5)
-    assert float(loss) == pytest.approx(9.5)   # max(9.5, 0) + max(-8.5, 0)
+    assert float(loss) == pytest.approx(9.5)  # max(9.5, 0) + max(-8.5, 0)
 
 
 def test_triplet_accepts_stacked_tensor():
@@ -57,8 +58,10 @@ def test_triplet_accepts_stacked_tensor():
     assert float(losses.triplet_loss(None, stacked, alpha=3.0)) == pytest.approx(1.0)
 
 
-@pytest.mark.parametrize("shapes", [((2, 3), (2, 3), (2, 4)), ((2, 3), (3, 3), (2, 3)), ((3,), (3,), (4,)),
-                                    ((1, 2, 3), (1, 2, 3), (1, 2, 3))])
+@pytest.mark.parametrize(
+    "shapes",
+    [((2, 3), (2, 3), (2, 4)), ((2, 3), (3, 3), (2, 3)), ((3,), (3,), (4,)), ((1, 2, 3), (1, 2, 3), (1, 2, 3))],
+)
 def test_triplet_shape_errors_name_the_shapes(shapes):
     y_pred = tuple(tf.zeros(s) for s in shapes)
     with pytest.raises(ValueError, match=r"\("):
@@ -164,6 +167,7 @@ def test_mined_losses_train_an_embedding():
 
 # ---- NST costs --------------------------------------------------------------------------------
 
+
 def test_content_cost_by_hand():
     a_C = tf.reshape(tf.range(12, dtype=tf.float32), (1, 2, 3, 2))
     a_G = a_C + 2.0
@@ -187,7 +191,7 @@ def test_gram_matrix_by_hand():
 
 def test_layer_style_cost_by_hand_and_unrolling_order():
     # Two channels at 2 positions. a_S: channel0 = [1, 0], channel1 = [0, 1] -> G_S = I.
-    a_S = tf.constant([[[[1.0, 0.0], [0.0, 1.0]]]])      # (1, 1, 2, 2)
+    a_S = tf.constant([[[[1.0, 0.0], [0.0, 1.0]]]])  # (1, 1, 2, 2)
     a_G = tf.zeros((1, 1, 2, 2))
     # Σ (G_S - 0)² = 2; 4 n_C² (n_H n_W)² = 4 * 4 * 4 = 64 -> 1/32.
     assert float(losses.layer_style_cost(a_S, a_G)) == pytest.approx(2 / 64)

@@ -18,13 +18,14 @@ import sys
 import h5py
 import numpy as np
 import pytest
+
 from conftest import FULL, PARTIAL, needs_partial
-
 from utils import assets, config, image_io
-from utils.nst import cli, engine as nst_engine
+from utils.nst import cli
+from utils.nst import engine as nst_engine
 
 
-@pytest.fixture()
+@pytest.fixture
 def inputs(images, tmp_path):
     """Copies of the content and style images in a folder of their own."""
     folder = tmp_path / "inputs"
@@ -34,13 +35,17 @@ def inputs(images, tmp_path):
 
 def disk_state(folder) -> dict:
     """Every file under ``folder`` with its sha256 (to show that nothing changed)."""
-    return {str(path.relative_to(folder)): hashlib.sha256(path.read_bytes()).hexdigest()
-            for path in sorted(folder.rglob("*")) if path.is_file()}
+    return {
+        str(path.relative_to(folder)): hashlib.sha256(path.read_bytes()).hexdigest()
+        for path in sorted(folder.rglob("*"))
+        if path.is_file()
+    }
 
 
-@pytest.fixture()
+@pytest.fixture
 def no_work(monkeypatch):
     """Fail loudly if the command line gets as far as building the engine."""
+
     def refuse(*args, **kwargs):
         raise AssertionError("the engine was built: the bad input was not caught before any work")
 
@@ -54,12 +59,26 @@ def one_error_line(capsys) -> str:
 
 
 def test_help_lists_the_documented_options():
-    completed = subprocess.run([sys.executable, "-m", "utils.nst", "--help"], cwd=config.REPO_ROOT,
-                               capture_output=True, text=True)
+    completed = subprocess.run(
+        [sys.executable, "-m", "utils.nst", "--help"], cwd=config.REPO_ROOT, capture_output=True, text=True
+    )
     assert completed.returncode == 0
-    for option in ("--content", "--style", "--output", "--size", "--steps", "--preset", "--style-weights",
-                   "--preserve-colors", "--tv-weight", "--optimizer", "--json", "--dtype", "--coarse-scale",
-                   "--no-coarse-to-fine"):
+    for option in (
+        "--content",
+        "--style",
+        "--output",
+        "--size",
+        "--steps",
+        "--preset",
+        "--style-weights",
+        "--preserve-colors",
+        "--tv-weight",
+        "--optimizer",
+        "--json",
+        "--dtype",
+        "--coarse-scale",
+        "--no-coarse-to-fine",
+    ):
         assert option in completed.stdout
     # issue 13 row 13: the help says what a step is for each optimiser
     help_text = " ".join(completed.stdout.split())
@@ -70,8 +89,23 @@ def test_help_lists_the_documented_options():
 def test_cli_round_trip_writes_image_and_json(images, tmp_path, capsys):
     content, style = images
     output, record = tmp_path / "out.png", tmp_path / "out.json"
-    code = cli.main(["--content", str(content), "--style", str(style), "--output", str(output),
-                     "--size", "40", "--steps", "3", "--json", str(record), "--no-progress"])
+    code = cli.main(
+        [
+            "--content",
+            str(content),
+            "--style",
+            str(style),
+            "--output",
+            str(output),
+            "--size",
+            "40",
+            "--steps",
+            "3",
+            "--json",
+            str(record),
+            "--no-progress",
+        ]
+    )
     assert code == 0
     assert image_io.load_image(output).shape == (30, 40, 3)
     data = json.loads(record.read_text())
@@ -95,10 +129,38 @@ def test_cli_options_reach_the_settings(images, tmp_path):
     content, style = images
     other = assets.resolve("nst_images") / "style" / "the_scream.jpg"
     record = tmp_path / "out.json"
-    code = cli.main(["--content", str(content), "--style", str(style), str(other), "--output",
-                     str(tmp_path / "out.jpg"), "--size", "24", "--steps", "2", "--style-weights", "3", "1",
-                     "--preserve-colors", "--tv-weight", "0.25", "--optimizer", "adam", "--json", str(record),
-                     "--dtype", "float32", "--coarse-scale", "0.25", "--coarse-share", "0.5", "--no-progress"])
+    code = cli.main(
+        [
+            "--content",
+            str(content),
+            "--style",
+            str(style),
+            str(other),
+            "--output",
+            str(tmp_path / "out.jpg"),
+            "--size",
+            "24",
+            "--steps",
+            "2",
+            "--style-weights",
+            "3",
+            "1",
+            "--preserve-colors",
+            "--tv-weight",
+            "0.25",
+            "--optimizer",
+            "adam",
+            "--json",
+            str(record),
+            "--dtype",
+            "float32",
+            "--coarse-scale",
+            "0.25",
+            "--coarse-share",
+            "0.5",
+            "--no-progress",
+        ]
+    )
     assert code == 0
     data = json.loads(record.read_text())
     assert data["settings"]["style_blend"] == [0.75, 0.25]
@@ -122,16 +184,15 @@ def test_cli_bad_input_exits_2_with_one_line(images, tmp_path, capsys):
     output = tmp_path / "out.png"
     assert cli.main(["--content", str(tmp_path / "nope.jpg"), "--style", str(style), "--output", str(output)]) == 2
     assert "nope.jpg" in one_error_line(capsys)
-    assert cli.main(["--content", str(content), "--style", str(style), "--output", str(output),
-                     "--preset", "nope"]) == 2
+    assert (
+        cli.main(["--content", str(content), "--style", str(style), "--output", str(output), "--preset", "nope"]) == 2
+    )
     assert "unknown preset" in one_error_line(capsys)
-    assert cli.main(["--content", str(content), "--style", str(style), "--output", str(output),
-                     "--size", "2"]) == 2
+    assert cli.main(["--content", str(content), "--style", str(style), "--output", str(output), "--size", "2"]) == 2
     assert "too small" in one_error_line(capsys)
     assert cli.main(["--content", str(content), "--style", str(style), "--output", str(tmp_path / "out.gif")]) == 2
     assert "--output must end in .png" in one_error_line(capsys)
-    assert cli.main(["--content", str(content), "--style", str(style), "--output", str(output),
-                     "--steps", "0"]) == 2
+    assert cli.main(["--content", str(content), "--style", str(style), "--output", str(output), "--steps", "0"]) == 2
     assert "--steps must be at least 1" in one_error_line(capsys)
     assert not output.exists()
 
@@ -148,10 +209,13 @@ def test_argument_errors_are_one_line_with_exit_2(capsys):
 
 # ---- issue 13, row 4: an output that names an input --------------------------------------------
 
-@pytest.mark.parametrize("option, victim", [("--output", 0), ("--json", 0), ("--json", 1), ("--grid", 1),
-                                            ("--plot", 0)])
-def test_an_output_naming_an_input_is_refused_and_the_input_untouched(inputs, tmp_path, capsys, no_work,
-                                                                      option, victim):
+
+@pytest.mark.parametrize(
+    "option, victim", [("--output", 0), ("--json", 0), ("--json", 1), ("--grid", 1), ("--plot", 0)]
+)
+def test_an_output_naming_an_input_is_refused_and_the_input_untouched(
+    inputs, tmp_path, capsys, no_work, option, victim
+):
     """Before: ``--output tubingen.jpg`` (or ``--json``) overwrote the content image and exited 0."""
     content, style = inputs
     before = disk_state(tmp_path)
@@ -170,28 +234,78 @@ def test_an_input_reached_by_another_path_is_refused_too(inputs, tmp_path, capsy
     content, style = inputs
     monkeypatch.chdir(content.parent)
     before = disk_state(tmp_path)
-    assert cli.main(["--content", content.name, "--style", str(style), "--output",
-                     str(content.parent / ".." / "inputs" / content.name)]) == 2
+    assert (
+        cli.main(
+            [
+                "--content",
+                content.name,
+                "--style",
+                str(style),
+                "--output",
+                str(content.parent / ".." / "inputs" / content.name),
+            ]
+        )
+        == 2
+    )
     assert "is also an input" in one_error_line(capsys)
-    assert cli.main(["--content", str(content), "--style", str(style), "--output", str(tmp_path / "out.png"),
-                     "--json", str(tmp_path / "same.json"), "--plot", str(tmp_path / "same.json")]) == 2
+    assert (
+        cli.main(
+            [
+                "--content",
+                str(content),
+                "--style",
+                str(style),
+                "--output",
+                str(tmp_path / "out.png"),
+                "--json",
+                str(tmp_path / "same.json"),
+                "--plot",
+                str(tmp_path / "same.json"),
+            ]
+        )
+        == 2
+    )
     assert "same file" in one_error_line(capsys)
     assert disk_state(tmp_path) == before
 
 
 # ---- issue 13, row 7: NaN and infinity --------------------------------------------------------
 
-@pytest.mark.parametrize("option, value", [
-    ("--alpha", "nan"), ("--beta", "inf"), ("--tv-weight", "nan"), ("--learning-rate", "nan"),
-    ("--learning-rate", "-inf"), ("--style-scale", "nan"), ("--coarse-scale", "nan"), ("--coarse-share", "inf"),
-    ("--beta", "1e39"),
-])
+
+@pytest.mark.parametrize(
+    "option, value",
+    [
+        ("--alpha", "nan"),
+        ("--beta", "inf"),
+        ("--tv-weight", "nan"),
+        ("--learning-rate", "nan"),
+        ("--learning-rate", "-inf"),
+        ("--style-scale", "nan"),
+        ("--coarse-scale", "nan"),
+        ("--coarse-share", "inf"),
+        ("--beta", "1e39"),
+    ],
+)
 def test_non_finite_numbers_are_refused_before_any_work(inputs, tmp_path, capsys, no_work, option, value):
     """Before: ``nan < 0`` is False, so NaN passed validation and the run wrote a NaN image (exit 0)."""
     content, style = inputs
     before = disk_state(tmp_path)
-    assert cli.main(["--content", str(content), "--style", str(style), "--output", str(tmp_path / "out.png"),
-                     "--optimizer", "adam", f"{option}={value}"]) == 2
+    assert (
+        cli.main(
+            [
+                "--content",
+                str(content),
+                "--style",
+                str(style),
+                "--output",
+                str(tmp_path / "out.png"),
+                "--optimizer",
+                "adam",
+                f"{option}={value}",
+            ]
+        )
+        == 2
+    )
     error = one_error_line(capsys)
     assert option.lstrip("-").replace("-", "_") in error.replace("-", "_") and ("finite" in error or "float32" in error)
     assert disk_state(tmp_path) == before
@@ -200,8 +314,23 @@ def test_non_finite_numbers_are_refused_before_any_work(inputs, tmp_path, capsys
 def test_non_finite_style_weights_are_refused_before_any_work(inputs, tmp_path, capsys, no_work):
     content, style = inputs
     before = disk_state(tmp_path)
-    assert cli.main(["--content", str(content), "--style", str(style), str(style), "--output",
-                     str(tmp_path / "out.png"), "--style-weights", "1", "nan"]) == 2
+    assert (
+        cli.main(
+            [
+                "--content",
+                str(content),
+                "--style",
+                str(style),
+                str(style),
+                "--output",
+                str(tmp_path / "out.png"),
+                "--style-weights",
+                "1",
+                "nan",
+            ]
+        )
+        == 2
+    )
     assert "--style-weights must be a finite number" in one_error_line(capsys)
     assert disk_state(tmp_path) == before
 
@@ -212,9 +341,30 @@ def test_a_loss_that_overflows_stops_the_run_and_writes_nothing(inputs, tmp_path
     """beta = 3e38 is a finite float32, but beta * J_style is not: the run must stop, not write garbage."""
     content, style = inputs
     before = disk_state(tmp_path)
-    assert cli.main(["--content", str(content), "--style", str(style), "--output", str(tmp_path / "out.png"),
-                     "--json", str(tmp_path / "out.json"), "--size", "24", "--steps", "3", "--beta", "3e38",
-                     "--optimizer", optimizer, "--no-progress"]) == 2
+    assert (
+        cli.main(
+            [
+                "--content",
+                str(content),
+                "--style",
+                str(style),
+                "--output",
+                str(tmp_path / "out.png"),
+                "--json",
+                str(tmp_path / "out.json"),
+                "--size",
+                "24",
+                "--steps",
+                "3",
+                "--beta",
+                "3e38",
+                "--optimizer",
+                optimizer,
+                "--no-progress",
+            ]
+        )
+        == 2
+    )
     error = one_error_line(capsys)
     assert "style = inf" in error or "total = inf" in error, error
     assert "nothing was written" in error
@@ -223,16 +373,32 @@ def test_a_loss_that_overflows_stops_the_run_and_writes_nothing(inputs, tmp_path
 
 # ---- issue 13, row 9: outputs that cannot be written ------------------------------------------
 
+
 def test_output_under_a_regular_file_is_refused_before_the_run(inputs, tmp_path, capsys, no_work):
     """Before: the traceback came after the whole run."""
     content, style = inputs
     (tmp_path / "plain").write_text("a file, not a folder")
     before = disk_state(tmp_path)
-    assert cli.main(["--content", str(content), "--style", str(style),
-                     "--output", str(tmp_path / "plain" / "out.png")]) == 2
+    assert (
+        cli.main(["--content", str(content), "--style", str(style), "--output", str(tmp_path / "plain" / "out.png")])
+        == 2
+    )
     assert "is a file, not a folder" in one_error_line(capsys)
-    assert cli.main(["--content", str(content), "--style", str(style), "--output", str(tmp_path / "out.png"),
-                     "--json", str(tmp_path / "plain" / "deeper" / "out.json")]) == 2
+    assert (
+        cli.main(
+            [
+                "--content",
+                str(content),
+                "--style",
+                str(style),
+                "--output",
+                str(tmp_path / "out.png"),
+                "--json",
+                str(tmp_path / "plain" / "deeper" / "out.json"),
+            ]
+        )
+        == 2
+    )
     assert "is a file, not a folder" in one_error_line(capsys)
     assert disk_state(tmp_path) == before
 
@@ -243,8 +409,21 @@ def test_output_equal_to_a_folder_is_refused_before_the_run(inputs, tmp_path, ca
     (tmp_path / "report").mkdir()
     assert cli.main(["--content", str(content), "--style", str(style), "--output", str(tmp_path / "folder.png")]) == 2
     assert "is a folder" in one_error_line(capsys)
-    assert cli.main(["--content", str(content), "--style", str(style), "--output", str(tmp_path / "out.png"),
-                     "--plot", str(tmp_path / "report")]) == 2
+    assert (
+        cli.main(
+            [
+                "--content",
+                str(content),
+                "--style",
+                str(style),
+                "--output",
+                str(tmp_path / "out.png"),
+                "--plot",
+                str(tmp_path / "report"),
+            ]
+        )
+        == 2
+    )
     assert "--plot" in one_error_line(capsys)
     assert sorted(path.name for path in tmp_path.iterdir()) == ["folder.png", "inputs", "report"]
 
@@ -256,11 +435,13 @@ def test_output_in_a_read_only_folder_is_refused_before_the_run(inputs, tmp_path
     locked.chmod(0o555)
     if os.geteuid() == 0:  # root may write anywhere: make the permission check see the mode bits
         real_access = os.access
-        monkeypatch.setattr(os, "access", lambda path, mode, **kw: False if os.path.abspath(path) == str(locked)
-                            else real_access(path, mode, **kw))
+        monkeypatch.setattr(
+            os,
+            "access",
+            lambda path, mode, **kw: False if os.path.abspath(path) == str(locked) else real_access(path, mode, **kw),
+        )
     try:
-        assert cli.main(["--content", str(content), "--style", str(style),
-                         "--output", str(locked / "out.png")]) == 2
+        assert cli.main(["--content", str(content), "--style", str(style), "--output", str(locked / "out.png")]) == 2
         assert "is not writable" in one_error_line(capsys)
         assert list(locked.iterdir()) == []
     finally:
@@ -268,6 +449,7 @@ def test_output_in_a_read_only_folder_is_refused_before_the_run(inputs, tmp_path
 
 
 # ---- issue 13, row 13: --steps 1 with L-BFGS ----------------------------------------------------
+
 
 @needs_partial
 @pytest.mark.parametrize("steps", [1, 2, 5])
@@ -289,14 +471,33 @@ def test_lbfgs_never_evaluates_more_than_the_steps_asked(images, tmp_path, monke
 
     monkeypatch.setattr(nst_engine.StyleTransfer, "_value_and_gradient_at", counting)
     record = tmp_path / "out.json"
-    assert cli.main(["--content", str(content), "--style", str(style), "--output", str(tmp_path / "out.png"),
-                     "--size", "32", "--steps", str(steps), "--json", str(record), "--no-progress"]) == 0
+    assert (
+        cli.main(
+            [
+                "--content",
+                str(content),
+                "--style",
+                str(style),
+                "--output",
+                str(tmp_path / "out.png"),
+                "--size",
+                "32",
+                "--steps",
+                str(steps),
+                "--json",
+                str(record),
+                "--no-progress",
+            ]
+        )
+        == 0
+    )
     data = json.loads(record.read_text())
     assert data["steps"] == steps and len(data["history"]) == steps
     assert len(calls) == steps  # the starting point's evaluation is the first step, not an extra one
 
 
 # ---- issue 13, row 14: --weights FILE ---------------------------------------------------------
+
 
 @needs_partial
 def test_weights_file_named_like_a_registered_asset_must_pass_its_checksum(inputs, tmp_path, capsys, no_work):
@@ -310,8 +511,21 @@ def test_weights_file_named_like_a_registered_asset_must_pass_its_checksum(input
         dataset = root["block1_conv1"][next(iter(root["block1_conv1"].attrs["weight_names"])).decode()]
         dataset[0, 0, 0, 0] = dataset[0, 0, 0, 0] + 1.0
     before = disk_state(tmp_path)
-    assert cli.main(["--content", str(content), "--style", str(style), "--output", str(tmp_path / "out.png"),
-                     "--weights", str(damaged)]) == 2
+    assert (
+        cli.main(
+            [
+                "--content",
+                str(content),
+                "--style",
+                str(style),
+                "--output",
+                str(tmp_path / "out.png"),
+                "--weights",
+                str(damaged),
+            ]
+        )
+        == 2
+    )
     error = one_error_line(capsys)
     assert "vgg19_partial" in error and str(damaged) in error and "sha256" in error
     assert disk_state(tmp_path) == before
@@ -326,8 +540,21 @@ def test_weights_file_with_wrong_layer_shapes_is_refused(inputs, tmp_path, capsy
         group.attrs["weight_names"] = [b"block1_conv1/kernel:0", b"block1_conv1/bias:0"]
         group.create_dataset("block1_conv1/kernel:0", data=np.zeros((3, 3, 3, 32), np.float32))
         group.create_dataset("block1_conv1/bias:0", data=np.zeros(32, np.float32))
-    assert cli.main(["--content", str(content), "--style", str(style), "--output", str(tmp_path / "out.png"),
-                     "--weights", str(weights)]) == 2
+    assert (
+        cli.main(
+            [
+                "--content",
+                str(content),
+                "--style",
+                str(style),
+                "--output",
+                str(tmp_path / "out.png"),
+                "--weights",
+                str(weights),
+            ]
+        )
+        == 2
+    )
     error = one_error_line(capsys)
     assert "mine.h5" in error and "block1_conv1 has (3, 3, 3, 32)" in error and "(3, 3, 3, 64)" in error
     assert not (tmp_path / "out.png").exists()
@@ -335,6 +562,19 @@ def test_weights_file_with_wrong_layer_shapes_is_refused(inputs, tmp_path, capsy
 
 def test_weights_folder_is_named_as_a_folder(inputs, tmp_path, capsys, no_work):
     content, style = inputs
-    assert cli.main(["--content", str(content), "--style", str(style), "--output", str(tmp_path / "out.png"),
-                     "--weights", str(tmp_path)]) == 2
+    assert (
+        cli.main(
+            [
+                "--content",
+                str(content),
+                "--style",
+                str(style),
+                "--output",
+                str(tmp_path / "out.png"),
+                "--weights",
+                str(tmp_path),
+            ]
+        )
+        == 2
+    )
     assert "is a folder" in one_error_line(capsys)

@@ -9,8 +9,8 @@ import sys
 import numpy as np
 import pytest
 import tensorflow as tf
-from conftest import FULL, PARTIAL, needs_partial
 
+from conftest import FULL, PARTIAL, needs_partial
 from utils import assets, config
 from utils.errors import ImageError, MissingWeightsError, NSTError
 from utils.nst import engine as nst_engine
@@ -24,8 +24,9 @@ NO_BF16 = config.CpuFeatures("x86_64", "fake CPU without bf16", frozenset({"avx2
 
 def test_importing_utils_nst_does_not_import_tensorflow():
     code = "import sys, utils.nst, utils.nst.cli; print('tensorflow' in sys.modules, 'keras' in sys.modules)"
-    output = subprocess.run([sys.executable, "-c", code], cwd=config.REPO_ROOT, capture_output=True,
-                            text=True, check=True).stdout
+    output = subprocess.run(
+        [sys.executable, "-c", code], cwd=config.REPO_ROOT, capture_output=True, text=True, check=True
+    ).stdout
     assert output.split() == ["False", "False"]
 
 
@@ -98,8 +99,9 @@ def test_blended_styles_weight_the_style_costs(images):
     first = StyleTransfer(content, [style], **kwargs)
     second = StyleTransfer(content, [other], **kwargs)
     blend = StyleTransfer(content, [style, other], style_weights=[3, 1], **kwargs)
-    expected = 0.75 * float(first.compute_losses(first.image)["style"]) + \
-        0.25 * float(second.compute_losses(second.image)["style"])
+    expected = 0.75 * float(first.compute_losses(first.image)["style"]) + 0.25 * float(
+        second.compute_losses(second.image)["style"]
+    )
     np.testing.assert_allclose(float(blend.compute_losses(blend.image)["style"]), expected, rtol=1e-5)
 
 
@@ -158,8 +160,11 @@ def test_bad_inputs_raise_before_any_work(images, tmp_path, monkeypatch):
         StyleTransfer(content, [style], preset="picasso")
     with pytest.raises(ValueError, match="unknown VGG19 layer"):
         StyleTransfer(content, [style], content_layer="block3_conv9")
-    with pytest.raises(NSTError, match=r"needs about .* GiB of activation memory, more than the 60% of free "
-                                        r"memory this engine allows itself \(.* of .* GiB free\)"):
+    with pytest.raises(
+        NSTError,
+        match=r"needs about .* GiB of activation memory, more than the 60% of free "
+        r"memory this engine allows itself \(.* of .* GiB free\)",
+    ):
         StyleTransfer(content, [style], size=40000)
     with pytest.raises(NSTError, match="alpha must be a finite number; got nan"):
         StyleTransfer(content, [style], alpha=float("nan"))
@@ -175,14 +180,31 @@ def test_bad_inputs_raise_before_any_work(images, tmp_path, monkeypatch):
 
 def _fake_result() -> NSTResult:
     """A result made by hand (no VGG19): three steps, two snapshots."""
-    history = [{"step": step, "content": 1.0 * step, "style": 100.0 / step, "tv": 0.0, "total": 100.0 / step + step,
-                "seconds": 0.1 * step} for step in (1, 2, 3)]
+    history = [
+        {
+            "step": step,
+            "content": 1.0 * step,
+            "style": 100.0 / step,
+            "tv": 0.0,
+            "total": 100.0 / step + step,
+            "seconds": 0.1 * step,
+        }
+        for step in (1, 2, 3)
+    ]
     image = np.full((4, 6, 3), 128, np.uint8)
-    return NSTResult(image=image, initial_losses={"total": 101.0}, final_losses={"total": 36.3},
-                     seconds_per_step=0.1, steps=3, optimizer="adam",
-                     provenance={"weights_file": "w.h5", "weights_kind": "partial"},
-                     settings={"style_layers": {"block1_conv1": 1.0}, "content_layer": "block1_conv2"},
-                     history=history, snapshots=[(0, image), (2, image)], total_seconds=0.3)
+    return NSTResult(
+        image=image,
+        initial_losses={"total": 101.0},
+        final_losses={"total": 36.3},
+        seconds_per_step=0.1,
+        steps=3,
+        optimizer="adam",
+        provenance={"weights_file": "w.h5", "weights_kind": "partial"},
+        settings={"style_layers": {"block1_conv1": 1.0}, "content_layer": "block1_conv2"},
+        history=history,
+        snapshots=[(0, image), (2, image)],
+        total_seconds=0.3,
+    )
 
 
 def test_result_writes_image_json_plot_and_grid(tmp_path):
@@ -221,6 +243,7 @@ def test_run_rejects_bad_arguments_before_optimising(images):
 
 # ---- compute dtype: chosen per machine -------------------------------------------------------
 
+
 @needs_partial
 @pytest.mark.parametrize("features, expected", [(NATIVE_BF16, "bfloat16"), (NO_BF16, "float32")])
 def test_auto_dtype_follows_the_cpu_features(images, monkeypatch, features, expected):
@@ -237,8 +260,10 @@ def test_auto_dtype_follows_the_cpu_features(images, monkeypatch, features, expe
     assert record["compute_dtype"] == expected and record["compute_dtype_reason"] == engine.precision.reason
     assert record["provenance"]["compute_dtype"] == expected and record["settings"]["compute_dtype"] == "auto"
     # an explicit dtype overrides the detection
-    assert StyleTransfer(content, [style], size=24, compute_dtype="float32").precision.reason == \
-        "float32 asked for explicitly"
+    assert (
+        StyleTransfer(content, [style], size=24, compute_dtype="float32").precision.reason
+        == "float32 asked for explicitly"
+    )
 
 
 @needs_partial
@@ -256,6 +281,7 @@ def test_bfloat16_losses_stay_close_to_float32(images):
 
 # ---- coarse-to-fine ------------------------------------------------------------------------
 
+
 @needs_partial
 def test_coarse_to_fine_schedule_sizes(images):
     content, style = images
@@ -263,9 +289,8 @@ def test_coarse_to_fine_schedule_sizes(images):
     assert (engine.settings.coarse_scale, engine.settings.coarse_share) == (0.5, 0.1)
     assert engine.schedule(300) == [(96, 128, 30), (192, 256, 270)]
     assert engine.schedule(10) == [(96, 128, 1), (192, 256, 9)]
-    assert StyleTransfer(content, [style], size=256, coarse_share=0.3).schedule(300) == [(96, 128, 90),
-                                                                                         (192, 256, 210)]
-    assert engine.schedule(1) == [(192, 256, 1)]                            # no step left for a stage
+    assert StyleTransfer(content, [style], size=256, coarse_share=0.3).schedule(300) == [(96, 128, 90), (192, 256, 210)]
+    assert engine.schedule(1) == [(192, 256, 1)]  # no step left for a stage
     assert StyleTransfer(content, [style], size=256, coarse_scale=None).schedule(300) == [(192, 256, 300)]
     assert StyleTransfer(content, [style], size=256, coarse_scale=0.25).schedule(100) == [(192, 256, 100)]  # 48 px
     assert StyleTransfer(content, [style], size=120).schedule(100) == [(90, 120, 100)]  # coarse would be 45x60
@@ -289,14 +314,15 @@ def test_coarse_to_fine_loss_keeps_falling_across_the_switch(images, monkeypatch
     assert [(stage["height"], stage["width"], stage["steps"]) for stage in result.stages] == [(24, 32, 6), (48, 64, 6)]
     assert [(entry["height"], entry["width"]) for entry in result.history] == [(24, 32)] * 6 + [(48, 64)] * 6
     assert coarse["end_total"] < coarse["start_total"]
-    assert fine["start_total"] < result.initial_losses["total"]      # the switch keeps the progress ...
-    assert result.final_losses["total"] < fine["start_total"]       # ... and the fine stage goes on
+    assert fine["start_total"] < result.initial_losses["total"]  # the switch keeps the progress ...
+    assert result.final_losses["total"] < fine["start_total"]  # ... and the fine stage goes on
     assert result.image.shape == (48, 64, 3) and result.steps == 12
     assert [step for step, _ in result.snapshots] == [0, 6, 12]
     assert all(image.shape == (48, 64, 3) for _, image in result.snapshots)  # coarse snapshot upsampled
 
 
 # ---- a loss that stops being finite ------------------------------------------------------------
+
 
 @needs_partial
 @pytest.mark.parametrize("optimizer", ["adam", "lbfgs"])
@@ -327,6 +353,11 @@ def test_target_total_and_target_check_stop_the_run(images):
     assert engine.run(8, optimizer="lbfgs", progress=False, target_total=target).steps == first_hit
     checked = []
     engine.reset()
-    stopped = engine.run(8, optimizer="lbfgs", progress=False, target_total=target,
-                         target_check=lambda image: checked.append(image.shape) or 0.0)
+    stopped = engine.run(
+        8,
+        optimizer="lbfgs",
+        progress=False,
+        target_total=target,
+        target_check=lambda image: checked.append(image.shape) or 0.0,
+    )
     assert stopped.steps <= first_hit and checked and checked[0] == (1, 24, 32, 3)

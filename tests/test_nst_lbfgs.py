@@ -17,7 +17,7 @@ def quadratic(target, scales):
 
     def function(x):
         difference = x - target
-        return tf.reduce_sum(scales * difference ** 2), 2.0 * scales * difference
+        return tf.reduce_sum(scales * difference**2), 2.0 * scales * difference
 
     return function
 
@@ -28,23 +28,30 @@ def test_bounded_minimum_of_an_ill_conditioned_bowl():
     scales = np.exp(rng.uniform(-3, 3, 200)).astype(np.float32)
     result = lbfgs.minimize(quadratic(target, scales), tf.fill([200], 0.5), max_evaluations=200)
     optimum = float(np.sum(scales * (np.clip(target, 0, 1) - target) ** 2))
-    assert result.value == pytest.approx(optimum, rel=1e-6)          # float32's resolution
-    steep = scales > 0.5                                               # where float32 can see the error
+    assert result.value == pytest.approx(optimum, rel=1e-6)  # float32's resolution
+    steep = scales > 0.5  # where float32 can see the error
     np.testing.assert_allclose(result.x.numpy()[steep], np.clip(target, 0, 1)[steep], atol=3e-3)
-    assert result.stop == "no progress" and result.evaluations < 120   # stops at float32's limit ...
+    assert result.stop == "no progress" and result.evaluations < 120  # stops at float32's limit ...
     assert float(tf.reduce_min(result.x)) >= 0.0 and float(tf.reduce_max(result.x)) <= 1.0  # ... inside the box
 
 
 def test_as_good_as_scipy_on_bounded_rosenbrock():
     """50-dimensional Rosenbrock in [-2, 2]: the same budget reaches the minimum (f = 0) as scipy's does."""
+
     def function(x):
         point = x.numpy().astype(np.float64)
         return tf.constant(rosen(point), tf.float32), tf.constant(rosen_der(point), tf.float32)
 
     start = np.full(50, 0.2, np.float32)
     ours = lbfgs.minimize(function, tf.constant(start), max_evaluations=300, lower=-2.0, upper=2.0)
-    theirs = scipy_minimize(lambda x: (rosen(x), rosen_der(x)), start.astype(np.float64), jac=True,
-                            method="L-BFGS-B", bounds=[(-2, 2)] * 50, options={"maxfun": 300, "maxcor": 10})
+    theirs = scipy_minimize(
+        lambda x: (rosen(x), rosen_der(x)),
+        start.astype(np.float64),
+        jac=True,
+        method="L-BFGS-B",
+        bounds=[(-2, 2)] * 50,
+        options={"maxfun": 300, "maxcor": 10},
+    )
     assert ours.value < 1e-4 and theirs.fun < 1e-4
     np.testing.assert_allclose(ours.x.numpy(), np.ones(50), atol=1e-2)
 
@@ -72,8 +79,13 @@ def test_first_evaluation_is_reused_and_callback_sees_every_evaluation():
         return function(x)
 
     value, gradient = function(start)
-    result = lbfgs.minimize(counted, start, max_evaluations=5, first_evaluation=(value, gradient),
-                            callback=lambda x, value, gradient, extra: seen.append(value) or False)
+    result = lbfgs.minimize(
+        counted,
+        start,
+        max_evaluations=5,
+        first_evaluation=(value, gradient),
+        callback=lambda x, value, gradient, extra: seen.append(value) or False,
+    )
     assert len(calls) == result.evaluations - 1 and len(seen) == result.evaluations
     assert seen[0] == pytest.approx(float(value))
     assert result.value == pytest.approx(min(seen))
@@ -81,8 +93,9 @@ def test_first_evaluation_is_reused_and_callback_sees_every_evaluation():
 
 def test_callback_stops_at_once_and_the_best_point_is_returned():
     function = quadratic(np.full(10, 0.3, np.float32), np.ones(10, np.float32))
-    result = lbfgs.minimize(function, tf.fill([10], 0.8), max_evaluations=50,
-                            callback=lambda x, value, gradient, extra: value < 0.5)
+    result = lbfgs.minimize(
+        function, tf.fill([10], 0.8), max_evaluations=50, callback=lambda x, value, gradient, extra: value < 0.5
+    )
     assert result.stop == "callback" and result.value < 0.5 and result.evaluations < 50
 
 

@@ -8,12 +8,12 @@ import matplotlib
 
 matplotlib.use("Agg")
 
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-import pytest  # noqa: E402
+import matplotlib.pyplot as plt
+import numpy as np
+import pytest
 
-from utils.errors import UsageError  # noqa: E402
-from utils.nst import plots  # noqa: E402
+from utils.errors import UsageError
+from utils.nst import plots
 
 
 @pytest.fixture(autouse=True)
@@ -40,7 +40,7 @@ def _maps():
 
 def test_cooccurring_channels_picks_the_proportional_pair():
     gram = _gram(_maps())
-    assert gram[0, 1] == pytest.approx(8 * 1.0 * 2.0)         # 8 positions where both fire
+    assert gram[0, 1] == pytest.approx(8 * 1.0 * 2.0)  # 8 positions where both fire
     assert plots.cooccurring_channels(gram) == (0, 1, pytest.approx(1.0))
 
 
@@ -60,8 +60,8 @@ def test_reference_gram_picks_the_pair_that_sets_the_image_apart():
     style = _maps()
     content = _maps()
     content[:2, :, 1] = 0.0
-    content[2:, :, 1] = 2.0                                      # in the content, channel 1 fires with channel 2
-    style[:, :, 3] = 0.5                                         # channel 3 fires everywhere in both
+    content[2:, :, 1] = 2.0  # in the content, channel 1 fires with channel 2
+    style[:, :, 3] = 0.5  # channel 3 fires everywhere in both
     content[:, :, 3] = 0.5
     gram_style, gram_content = _gram(style), _gram(content)
     # cosine(0, 1): 1.0 in the style, 0.0 in the content -> the largest difference
@@ -86,7 +86,7 @@ def test_show_gram_matrices_uses_one_colour_scale():
     assert [axis.get_title() for axis in figure.axes[:2]] == ["S", "C"]
     np.testing.assert_allclose(images[0].get_array(), style / 2)
     np.testing.assert_allclose(images[1].get_array(), content / 2)
-    assert {image.norm.vmax for image in images} == {4.0}       # the largest entry of both, per position
+    assert {image.norm.vmax for image in images} == {4.0}  # the largest entry of both, per position
 
 
 def test_show_gram_matrices_cuts_channels_and_refuses_bad_input():

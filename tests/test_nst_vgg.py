@@ -12,8 +12,8 @@ import shutil
 import h5py
 import numpy as np
 import pytest
-from conftest import FULL, PARTIAL, needs_partial
 
+from conftest import FULL, PARTIAL, needs_partial
 from utils import assets
 from utils.errors import AssetError, MissingWeightsError, NSTError
 from utils.nst import vgg
@@ -89,8 +89,9 @@ def test_loads_by_name_from_a_partial_file_and_preprocesses(one_layer_file):
     assert output.dtype == tf.float32
     np.testing.assert_allclose(output.numpy(), expected, rtol=1e-5, atol=1e-4)
     raw = vgg.build_extractor(["block1_conv1"], weights=path, preprocess=False)(image)["block1_conv1"]
-    np.testing.assert_allclose(raw.numpy(), tf.nn.relu(tf.nn.conv2d(image, kernel, 1, "SAME") + bias).numpy(),
-                               rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(
+        raw.numpy(), tf.nn.relu(tf.nn.conv2d(image, kernel, 1, "SAME") + bias).numpy(), rtol=1e-5, atol=1e-6
+    )
     assert extractor.provenance()["preprocessing"].startswith("vgg19.preprocess_input")
 
 
@@ -125,10 +126,18 @@ def test_layer_shapes_are_read_and_checked(tmp_path, one_layer_file):
     assert vgg.expected_layer_shapes("block1_conv1") == ((3, 3, 3, 64), (64,))
     assert vgg.expected_layer_shapes("block3_conv1") == ((3, 3, 128, 256), (256,))
     wrong = tmp_path / "wrong.h5"
-    write_legacy_h5(wrong, {"block1_conv1": (np.zeros((3, 3, 3, 64), np.float32), np.zeros(64, np.float32)),
-                            "block1_conv2": (np.zeros((3, 3, 64, 32), np.float32), np.zeros(32, np.float32))})
-    with pytest.raises(NSTError, match=r"wrong.h5 does not hold VGG19 weights: block1_conv2 has \(3, 3, 64, 32\) "
-                                       r"and \(32,\), VGG19 needs \(3, 3, 64, 64\) and \(64,\)"):
+    write_legacy_h5(
+        wrong,
+        {
+            "block1_conv1": (np.zeros((3, 3, 3, 64), np.float32), np.zeros(64, np.float32)),
+            "block1_conv2": (np.zeros((3, 3, 64, 32), np.float32), np.zeros(32, np.float32)),
+        },
+    )
+    with pytest.raises(
+        NSTError,
+        match=r"wrong.h5 does not hold VGG19 weights: block1_conv2 has \(3, 3, 64, 32\) "
+        r"and \(32,\), VGG19 needs \(3, 3, 64, 64\) and \(64,\)",
+    ):
         vgg.choose_weights(["block1_conv2"], weights=wrong)
     # a layer the objective does not need may have any shape: only the truncated network matters
     assert vgg.choose_weights(["block1_conv1"], weights=wrong).loaded_layers == ("block1_conv1",)
@@ -142,6 +151,7 @@ def test_bfloat16_convolutions_give_float32_outputs_close_to_float32(one_layer_f
     assert half.dtype.name == "float32"
     np.testing.assert_allclose(half.numpy(), full, rtol=0.03, atol=0.03 * np.abs(full).max())
     import keras
+
     assert keras.config.dtype_policy().name == "float32"  # the global policy is left as it was
 
 
@@ -152,8 +162,11 @@ def test_extractor_is_truncated_and_matches_keras_vgg19_on_the_same_weights():
 
     extractor = vgg.build_extractor(["block1_conv1", "block3_conv4", "block2_pool"])
     assert extractor.built_layers[-1] == "block3_conv4"
-    assert [layer.name for layer in extractor.model.layers] == ["rgb_0_1", "vgg19_preprocess",
-                                                              *vgg.layers_up_to("block3_conv4")]
+    assert [layer.name for layer in extractor.model.layers] == [
+        "rgb_0_1",
+        "vgg19_preprocess",
+        *vgg.layers_up_to("block3_conv4"),
+    ]
     assert set(extractor(np.zeros((1, 16, 16, 3), np.float32))) == {"block1_conv1", "block3_conv4", "block2_pool"}
 
     reference = keras.applications.VGG19(include_top=False, weights=None, input_shape=(48, 40, 3))
@@ -164,8 +177,9 @@ def test_extractor_is_truncated_and_matches_keras_vgg19_on_the_same_weights():
     expected = reference_model(keras.applications.vgg19.preprocess_input(image * 255.0))
     ours = extractor(image)
     for name, value in zip(names, expected):
-        np.testing.assert_allclose(ours[name].numpy(), np.asarray(value), rtol=1e-4,
-                                   atol=1e-5 * float(np.abs(value).max()))
+        np.testing.assert_allclose(
+            ours[name].numpy(), np.asarray(value), rtol=1e-4, atol=1e-5 * float(np.abs(value).max())
+        )
     provenance = extractor.provenance()
     assert provenance["weights_file"] == str(FULL or PARTIAL)
     assert provenance["random_layers"] == [] and provenance["random_initializer"] is None

@@ -21,8 +21,10 @@ def test_show_grid_saves_a_figure(tmp_path):
 
 
 def test_plot_loss_history_skips_terms_that_are_always_zero(tmp_path):
-    history = [{"step": step, "total": 10.0 / step, "content": 1.0 / step, "style": 9.0 / step, "tv": 0.0}
-               for step in range(1, 6)]
+    history = [
+        {"step": step, "total": 10.0 / step, "content": 1.0 / step, "style": 9.0 / step, "tv": 0.0}
+        for step in range(1, 6)
+    ]
     figure = plotting.plot_loss_history(history, title="losses", path=tmp_path / "losses.png")
     labels = [line.get_label() for line in figure.axes[0].get_lines()]
     assert labels == ["total", "content", "style"]
@@ -32,10 +34,12 @@ def test_plot_loss_history_skips_terms_that_are_always_zero(tmp_path):
 
 def test_format_table_aligns_columns_and_rejects_ragged_rows(capsys):
     text = plotting.format_table(["method", "accuracy"], [["pixels", "61.0 %"], ["dlib ResNet", 98.75]])
-    assert text.splitlines() == ["method       accuracy",
-                                 "-----------  --------",
-                                 "pixels       61.0 %",
-                                 "dlib ResNet  98.75"]
+    assert text.splitlines() == [
+        "method       accuracy",
+        "-----------  --------",
+        "pixels       61.0 %",
+        "dlib ResNet  98.75",
+    ]
     plotting.print_table(["a"], [[1], [22]])
     assert capsys.readouterr().out == "a\n--\n1\n22\n"
     with pytest.raises(UsageError, match="row 1 has 1 values but the header has 2"):
@@ -43,8 +47,14 @@ def test_format_table_aligns_columns_and_rejects_ragged_rows(capsys):
 
 
 def test_plot_bars_draws_one_bar_per_value_with_its_label(tmp_path):
-    figure = plotting.plot_bars(["pixels", "semi-hard", "dlib"], [53.8, 67.0, 98.8], errors=[1.0, 2.0, 0.5],
-                                ylabel="accuracy (%)", reference=(50.0, "chance"), path=tmp_path / "bars.png")
+    figure = plotting.plot_bars(
+        ["pixels", "semi-hard", "dlib"],
+        [53.8, 67.0, 98.8],
+        errors=[1.0, 2.0, 0.5],
+        ylabel="accuracy (%)",
+        reference=(50.0, "chance"),
+        path=tmp_path / "bars.png",
+    )
     axis = figure.axes[0]
     assert [round(float(bar.get_height()), 1) for bar in axis.patches] == [53.8, 67.0, 98.8]
     assert [text.get_text() for text in axis.texts] == ["53.8", "67.0", "98.8"]
@@ -72,3 +82,32 @@ def test_plot_lines_draws_each_series_on_the_shared_x():
     plotting.close(figure)
     with pytest.raises(UsageError, match="3 values but x has 4"):
         plotting.plot_lines(sizes, {"bad": [1, 2, 3]}, "K", "P")
+
+
+def test_plot_verification_marks_extra_thresholds_and_titles(tmp_path):
+    from types import SimpleNamespace
+
+    result = SimpleNamespace(
+        distances=np.array([0.2, 0.4, 0.9, 1.1]),
+        same=np.array([True, True, False, False]),
+        far=np.array([0, 0, 0, 0.5, 1]),
+        tar=np.array([0, 0.5, 1, 1, 1]),
+        threshold=0.65,
+        accuracy=1.0,
+        folds=2,
+        auc=1.0,
+        eer=0.0,
+    )
+    figure = plotting.plot_verification(
+        result, title="LFW", xlabel="pixel distance", marks={"dlib's threshold 0.6": 0.6}, path=tmp_path / "v.png"
+    )
+    histogram = figure.axes[1]
+    lines = {line.get_label(): line.get_xdata()[0] for line in histogram.lines}
+    assert lines == {"threshold 0.650": 0.65, "dlib's threshold 0.6": 0.6}
+    assert histogram.get_xlabel() == "pixel distance" and figure._suptitle.get_text() == "LFW"
+    assert (tmp_path / "v.png").stat().st_size > 0
+    plotting.close(figure)
+    plain = plotting.plot_verification(result)
+    assert plain.axes[1].get_xlabel() == "Euclidean distance between encodings" and plain._suptitle is None
+    assert [line.get_label() for line in plain.axes[1].lines] == ["threshold 0.650"]
+    plotting.close(plain)

@@ -15,13 +15,15 @@ import nbformat
 import pytest
 from bs4 import BeautifulSoup
 
+import site_browser
 from utils import config
 from utils.course import site, student
 from utils.errors import UsageError
 
-import site_browser
-
 NOTEBOOKS = config.REPO_ROOT / "notebooks"
+
+#: The documentation pages the site renders after the notebooks (docs/*.md), in order.
+DOC_PAGES = [page for _, page, _ in site.build.DOC_PAGES]
 
 
 @pytest.fixture(scope="session")
@@ -31,27 +33,35 @@ def course_site(tmp_path_factory):
 
 # ---- widgets drawn from their saved state -------------------------------------------------------
 
+
 def tqdm_state(value=7, total=20, style=""):
     """The widget state tqdm.auto leaves in a notebook: HBox(label, FloatProgress, label)."""
     return {
-        "box": {"model_name": "HBoxModel", "state": {"children": ["IPY_MODEL_left", "IPY_MODEL_bar",
-                                                                   "IPY_MODEL_right"]}},
+        "box": {
+            "model_name": "HBoxModel",
+            "state": {"children": ["IPY_MODEL_left", "IPY_MODEL_bar", "IPY_MODEL_right"]},
+        },
         "left": {"model_name": "HTMLModel", "state": {"value": "training: 35%"}},
-        "bar": {"model_name": "FloatProgressModel",
-                "state": {"value": value, "max": total, "min": 0, "bar_style": style}},
+        "bar": {
+            "model_name": "FloatProgressModel",
+            "state": {"value": value, "max": total, "min": 0, "bar_style": style},
+        },
         "right": {"model_name": "HTMLModel", "state": {"value": " 7/20 [00:03&lt;00:05]"}},
     }
 
 
 def test_a_tqdm_bar_is_drawn_as_it_ended():
     html = site.widget_html("box", tqdm_state())
-    assert html == ('<div class="course-widget-box course-widget-row">'
-                    '<span class="course-widget-text">training: 35%</span>'
-                    '<progress class="course-widget-progress" value="7" max="20">35 %</progress>'
-                    '<span class="course-widget-text"> 7/20 [00:03&lt;00:05]</span></div>')
+    assert html == (
+        '<div class="course-widget-box course-widget-row">'
+        '<span class="course-widget-text">training: 35%</span>'
+        '<progress class="course-widget-progress" value="7" max="20">35 %</progress>'
+        '<span class="course-widget-text"> 7/20 [00:03&lt;00:05]</span></div>'
+    )
     finished = site.widget_html("bar", tqdm_state(value=20, total=20, style="success"))
-    assert finished == ('<progress class="course-widget-progress course-widget-success" value="20" '
-                        'max="20">100 %</progress>')
+    assert finished == (
+        '<progress class="course-widget-progress course-widget-success" value="20" max="20">100 %</progress>'
+    )
 
 
 def test_an_unknown_or_missing_widget_shows_a_visible_placeholder():
@@ -62,9 +72,12 @@ def test_an_unknown_or_missing_widget_shows_a_visible_placeholder():
 
 def test_widget_outputs_become_static_html_and_the_state_stays_embedded():
     notebook = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("for step in tqdm(range(20)): ...")])
-    notebook.cells[0].outputs = [nbformat.v4.new_output(
-        "display_data", data={site.widgets.VIEW_MIME: {"model_id": "box", "version_major": 2},
-                              "text/plain": "35%|###  | 7/20"})]
+    notebook.cells[0].outputs = [
+        nbformat.v4.new_output(
+            "display_data",
+            data={site.widgets.VIEW_MIME: {"model_id": "box", "version_major": 2}, "text/plain": "35%|###  | 7/20"},
+        )
+    ]
     notebook.metadata["widgets"] = {site.widgets.STATE_MIME: {"state": tqdm_state(), "version_major": 2}}
     drawn, count = site.render_widgets_static(notebook)
     assert count == 1
@@ -77,6 +90,7 @@ def test_widget_outputs_become_static_html_and_the_state_stays_embedded():
 
 
 # ---- the site folder -----------------------------------------------------------------------------
+
 
 def test_a_folder_the_site_did_not_write_is_never_emptied(tmp_path, capsys):
     folder = tmp_path / "my-notes"
@@ -98,7 +112,41 @@ def test_bad_arguments_are_refused_in_one_line(capsys):
     assert capsys.readouterr().err.strip() == "error: --timeout must be a positive number of seconds; got 0"
 
 
+# ---- the documentation pages ---------------------------------------------------------------------
+
+
+def test_links_between_the_readme_and_the_docs_pages_stay_inside_the_site(tmp_path):
+    """README and docs links become site links (headings included); other files become plain text."""
+    docs = tmp_path / "docs"
+    (docs / "images").mkdir(parents=True)
+    (docs / "images" / "plot.png").write_bytes(b"not really a png")
+    readme = tmp_path / "README.md"
+    errors = docs / "ERRORS.md"
+    errors_text, errors_anchors = site.build.anchored("## What each command refuses (`utils.nst`)\n\ntext\n")
+    assert errors_text.startswith('## <a id="what-each-command-refuses-utilsnst"></a>What each command')
+    results = docs / "RESULTS.md"
+    pages = {
+        readme.resolve(): ("index.html", site.build.anchored("## The notebooks")[1]),
+        errors.resolve(): ("errors.html", errors_anchors),
+        results.resolve(): ("results.html", site.build.anchored("## Speed — 10×\n```\n# not a heading\n```")[1]),
+    }
+    assert pages[results.resolve()][1] == {"speed--10"}
+    text = (
+        "See [errors](ERRORS.md#what-each-command-refuses-utilsnst), [speed](#speed--10), "
+        "[the list](../README.md#the-notebooks), [gone](#no-such-heading), [the grader](GRADING.md#threat-model), "
+        "[pooch](https://www.fatiando.org/pooch/) and ![a plot](images/plot.png)."
+    )
+    site_folder = tmp_path / "site"
+    assert site.build._site_links(text, results, site_folder, pages) == (
+        "See [errors](errors.html#what-each-command-refuses-utilsnst), [speed](results.html#speed--10), "
+        "[the list](index.html#the-notebooks), [gone](results.html), the grader (`GRADING.md` in the repository), "
+        "[pooch](https://www.fatiando.org/pooch/) and ![a plot](images/docs/plot.png)."
+    )
+    assert (site_folder / "images" / "docs" / "plot.png").read_bytes() == b"not really a png"
+
+
 # ---- the built site (one fast-mode build per session) ---------------------------------------------
+
 
 def solution_lines(notebook) -> set[str]:
     """Lines of the solution and hidden-check regions that the student version does not show.
@@ -158,10 +206,12 @@ def test_both_editions_render_from_one_execution_with_outputs_and_bars(course_si
         folder = course_site[audience]
         marker = json.loads((folder / site.MARKER).read_text())
         assert marker["audience"] == audience and marker["mode"] == "fast"
-        assert marker["pages"] == ["index.html", *[site.page_name(path) for path in paths], "results.html"]
-        assert sorted(thumbnail.stem for thumbnail in (folder / "thumbnails").glob("*.png")) == \
-            [path.stem for path in paths]
+        assert marker["pages"] == ["index.html", *[site.page_name(path) for path in paths], *DOC_PAGES]
+        assert sorted(thumbnail.stem for thumbnail in (folder / "thumbnails").glob("*.png")) == [
+            path.stem for path in paths
+        ]
         assert (folder / "mathjax" / "MathJax.js").is_file()
+    controls = {}
     for path in paths:
         executed = student.read_notebook(course_site["executed"] / path.name)
         run = executed.metadata["course_site"]
@@ -169,25 +219,55 @@ def test_both_editions_render_from_one_execution_with_outputs_and_bars(course_si
         page = (course_site["learner"] / site.page_name(path)).read_text(encoding="utf-8")
         outputs = [output.get("data", {}) for cell in executed.cells for output in cell.get("outputs", [])]
         images = sum("image/png" in data for data in outputs)
-        assert page.count('src="data:image/png;base64,') == images > 0, path.name
-        # A bar tqdm closed or hid (leave=False) is not drawn, as JupyterLab does not draw it.
         state = executed.metadata.get("widgets", {}).get(site.widgets.STATE_MIME, {}).get("state", {})
-        bars = sum("<progress" in site.widget_html(data[site.widgets.VIEW_MIME]["model_id"], state)
-                   for data in outputs if site.widgets.VIEW_MIME in data)
+        # the figures, and the images that controls (ipywidgets.Image) hold in their saved state
+        widget_images = sum(
+            site.widget_html(data[site.widgets.VIEW_MIME]["model_id"], state).count('src="data:image/png;base64,')
+            for data in outputs
+            if site.widgets.VIEW_MIME in data
+        )
+        assert page.count('src="data:image/png;base64,') == images + widget_images and images > 0, path.name
+        # A bar tqdm closed or hid (leave=False) is not drawn, as JupyterLab does not draw it.
+        bars = sum(
+            "<progress" in site.widget_html(data[site.widgets.VIEW_MIME]["model_id"], state)
+            for data in outputs
+            if site.widgets.VIEW_MIME in data
+        )
         assert page.count('<progress class="course-widget-progress') == bars, path.name
         assert "course-widget-missing" not in page, f"{path.name}: a widget the site cannot draw"
+        # every control (something a reader could use) says once that it needs the running notebook
+        controls[path.name] = sum(
+            site.widgets.is_control(data[site.widgets.VIEW_MIME]["model_id"], state)
+            for data in outputs
+            if site.widgets.VIEW_MIME in data
+        )
+        assert page.count(site.widgets.FRONTEND_HINT) == controls[path.name], path.name
         assert not re.search(r'<script[^>]+src="(https?:)?//', page), f"{path.name}: a remote script"
+    assert controls["05_what_convnets_learn.ipynb"] == 1 and controls["06_conv1d_conv3d_keras_workflow.ipynb"] == 3
     results = (course_site["learner"] / "results.html").read_text(encoding="utf-8")
-    assert "99.00 % ± 0.17" in results and 'src="images/readme/nst_tubingen_starry_night.png"' in results
+    assert "99.00 % ± 0.17" in results and 'src="images/docs/nst_tubingen_starry_night.png"' in results
+    index = (course_site["learner"] / "index.html").read_text(encoding="utf-8")
+    assert all(f'href="{page}"' in index for page in DOC_PAGES)  # every docs page is one click away
 
 
 @pytest.mark.slow
 def test_a_second_edition_reuses_the_saved_execution(course_site, tmp_path):
     lines = []
-    pages = site.build_site(["instructor"], fast=True, out_dir=tmp_path / "again", notebooks_dir=NOTEBOOKS,
-                       only=["06"], reuse=True, executed_folder=course_site["executed"], log=lines.append)
+    pages = site.build_site(
+        ["instructor"],
+        fast=True,
+        out_dir=tmp_path / "again",
+        notebooks_dir=NOTEBOOKS,
+        only=["06"],
+        reuse=True,
+        executed_folder=course_site["executed"],
+        log=lines.append,
+    )
     assert lines[0] == "site: 06_conv1d_conv3d_keras_workflow.ipynb: saved fast-mode run reused"
-    assert [page.name for page in pages["instructor"]] == \
-        ["index.html", "06_conv1d_conv3d_keras_workflow.html", "results.html"]
+    assert [page.name for page in pages["instructor"]] == [
+        "index.html",
+        "06_conv1d_conv3d_keras_workflow.html",
+        *DOC_PAGES,
+    ]
     assert (tmp_path / "again-instructor" / "index.html").is_file()
     assert not (tmp_path / "again").exists()

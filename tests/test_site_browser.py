@@ -14,6 +14,7 @@ import pytest
 
 import site_browser
 from site_browser import needs_chromium
+from utils.course import site
 
 pytestmark = [needs_chromium, pytest.mark.slow]
 
@@ -35,7 +36,7 @@ def test_every_page_reads_correctly_offline(course_site, browser, audience):
     root = course_site[audience]
     shots = site_browser.screenshot_dir(f"site-{audience}")
     pages = sorted(root.glob("*.html"))
-    assert len(pages) == 8, [page.name for page in pages]  # index, six notebooks, results
+    assert len(pages) == 1 + 6 + len(site.build.DOC_PAGES), [page.name for page in pages]  # index, notebooks, docs
     problems, formulas, images = [], 0, 0
     for page in pages:
         found, facts = site_browser.check_page(browser, page, root, shots / f"{page.stem}.png")
@@ -59,7 +60,8 @@ def test_the_page_checker_reports_what_a_reader_would_see_wrong(tmp_path, browse
         '<img src="missing.png" alt="missing">'
         "<p>$$\\frac{a}{b}$$</p>"
         "<script>console.error('something broke');</script>"
-        "</body></html>")
+        "</body></html>"
+    )
     problems, facts = site_browser.check_page(browser, page, tmp_path, tmp_path / "broken.png")
     text = "\n".join(problems)
     assert "image not loaded: missing.png" in text

@@ -47,6 +47,7 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO_ROOT))
 
 from utils import assets  # noqa: E402
+from utils.assets import registry  # noqa: E402
 
 GITHUB_RAW = "https://raw.githubusercontent.com"
 
@@ -88,13 +89,19 @@ NST_SOURCES = {
 
 #: Files the project wrote itself: shipped in utils/asset_registry/files/<datasets-relative path>.
 PACKAGE_FILES = {
-    ("faces_demo", "course/manifest.csv"), ("faces_demo", "lfw/manifest.csv"),
-    ("faces_demo", "ageitgey/manifest.csv"), ("nst_images", "SOURCES.md"),
+    ("faces_demo", "course/manifest.csv"),
+    ("faces_demo", "lfw/manifest.csv"),
+    ("faces_demo", "ageitgey/manifest.csv"),
+    ("nst_images", "SOURCES.md"),
 }
 
 #: Manifest file of each asset (the two LFW ones, long lists of long URLs, are gzip-compressed).
-MANIFEST_FILES = {"lfw": "lfw.csv.gz", "lfw_full": "lfw_full.csv.gz", "faces_demo": "faces_demo.csv",
-                  "nst_images": "nst_images.csv"}
+MANIFEST_FILES = {
+    "lfw": "lfw.csv.gz",
+    "lfw_full": "lfw_full.csv.gz",
+    "faces_demo": "faces_demo.csv",
+    "nst_images": "nst_images.csv",
+}
 
 DERIVED_FILES = {
     ("lfw", "pairs.txt"): "lfw_pairs_txt_folds_1_2",
@@ -152,8 +159,9 @@ class GitRepository:
     def __init__(self, git_dir: Path, commit: str):
         self.git_dir = Path(git_dir)
         self.commit = commit
-        listing = subprocess.run(["git", "-C", str(self.git_dir), "ls-tree", "-r", "-z", "-l", commit],
-                                 capture_output=True, check=True).stdout
+        listing = subprocess.run(
+            ["git", "-C", str(self.git_dir), "ls-tree", "-r", "-z", "-l", commit], capture_output=True, check=True
+        ).stdout
         self.entries: dict[str, tuple[str, int | None]] = {}
         for record in listing.split(b"\0"):
             if not record:
@@ -162,8 +170,9 @@ class GitRepository:
             _, kind, blob_id, size = meta.split()
             if kind == b"blob":
                 self.entries[path.decode()] = (blob_id.decode(), int(size) if size.isdigit() else None)
-        self._batch = subprocess.Popen(["git", "-C", str(self.git_dir), "cat-file", "--batch"],
-                                       stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+        self._batch = subprocess.Popen(
+            ["git", "-C", str(self.git_dir), "cat-file", "--batch"], stdin=subprocess.PIPE, stdout=subprocess.PIPE
+        )
 
     def blob(self, blob_id: str) -> bytes | None:
         """The content of ``blob_id``, or None when the snapshot lacks it (large files)."""
@@ -182,8 +191,9 @@ class GitRepository:
         self._batch.wait()
 
 
-def build_tree_manifest(asset_name: str, shared: Path, repositories: dict[str, GitRepository],
-                        files_out: Path, counts: collections.Counter) -> list[tuple[str, int, str, str]]:
+def build_tree_manifest(
+    asset_name: str, shared: Path, repositories: dict[str, GitRepository], files_out: Path, counts: collections.Counter
+) -> list[tuple[str, int, str, str]]:
     """Rows of the manifest of a data-set asset present in ``shared``, each checked where possible."""
     asset = assets.get(asset_name)
     root = shared / asset.relpath
@@ -194,14 +204,16 @@ def build_tree_manifest(asset_name: str, shared: Path, repositories: dict[str, G
         sha256 = hashlib.sha256(data).hexdigest()
         origin, alias, source_path = origin_of(asset_name, relpath)
         if origin.startswith("package:"):
-            target = files_out / origin[len("package:"):]
+            target = files_out / origin[len("package:") :]
             target.parent.mkdir(parents=True, exist_ok=True)
             target.write_bytes(data)
         if alias in repositories:
             entry = repositories[alias].entries.get(source_path)
             if entry is None:
-                raise SystemExit(f"{asset_name}/{relpath}: {source_path} is not in "
-                                 f"{REPOSITORIES[alias][0]} @ {REPOSITORIES[alias][1]}")
+                raise SystemExit(
+                    f"{asset_name}/{relpath}: {source_path} is not in "
+                    f"{REPOSITORIES[alias][0]} @ {REPOSITORIES[alias][1]}"
+                )
             if entry[0] != git_blob_id(data):
                 raise SystemExit(f"{asset_name}/{relpath}: differs from {source_path} at the pinned commit")
             counts["git blob id equal to the tree entry at the pinned commit"] += 1
@@ -216,14 +228,16 @@ def build_tree_manifest(asset_name: str, shared: Path, repositories: dict[str, G
     return rows
 
 
-def build_lfw_full(umass: GitRepository, known: dict[str, str], counts: collections.Counter) -> list[tuple[str, int, str, str]]:
+def build_lfw_full(
+    umass: GitRepository, known: dict[str, str], counts: collections.Counter
+) -> list[tuple[str, int, str, str]]:
     """Rows of asset ``lfw_full``: the official pairs.txt, the LFW readme and every image a pair uses."""
     rows = []
     for relpath, source_path in (("LFW_README.txt", "README.txt"), ("pairs.txt", "pairs.txt")):
         data = umass.blob(umass.entries[source_path][0])
         rows.append((relpath, len(data), hashlib.sha256(data).hexdigest(), raw_url("umass", source_path)))
     pairs = umass.blob(umass.entries["pairs.txt"][0]).decode()
-    if hashlib.sha256(pairs.encode()).hexdigest() != assets.LFW_PAIRS_SHA256:
+    if hashlib.sha256(pairs.encode()).hexdigest() != registry.LFW_PAIRS_SHA256:
         raise SystemExit("pairs.txt at the pinned commit does not have the expected sha256")
     images = set()
     for line in pairs.splitlines()[1:]:
@@ -258,7 +272,7 @@ def write_manifest(path: Path, rows: list[tuple[str, int, str, str]]) -> None:
 
 
 def digest_of(rows: list[tuple[str, int, str, str]]) -> str:
-    """The tree digest (``utils.assets.tree_digest``) of a folder holding exactly ``rows``."""
+    """The tree digest (``utils.assets.checksums.tree_digest``) of a folder holding exactly ``rows``."""
     digest = hashlib.sha256()
     for relpath, _, sha256, _ in sorted(rows):
         digest.update(f"{relpath}\0{sha256}\n".encode())
@@ -268,8 +282,13 @@ def digest_of(rows: list[tuple[str, int, str, str]]) -> str:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--shared", type=Path, default=REPO_ROOT.parent / "shared")
-    parser.add_argument("--git", action="append", default=[], metavar="OWNER/NAME=GITDIR",
-                        help="a git directory holding the pinned commit of an origin repository")
+    parser.add_argument(
+        "--git",
+        action="append",
+        default=[],
+        metavar="OWNER/NAME=GITDIR",
+        help="a git directory holding the pinned commit of an origin repository",
+    )
     parser.add_argument("--out", type=Path, default=REPO_ROOT / "utils" / "asset_registry")
     args = parser.parse_args(argv)
     by_repository = {repository: alias for alias, (repository, _) in REPOSITORIES.items()}

@@ -1,12 +1,13 @@
-"""Resolve ``requirements.txt`` for every platform a learner may use, without installing anything.
+"""Resolve the requirements files for every platform a learner may use, without installing anything.
 
 For each operating system / processor in :data:`PLATFORMS` and each Python in :data:`PYTHONS`,
 this runs ``pip install --dry-run --ignore-installed --only-binary=:all: --platform TAG
---python-version X.Y --report FILE -r requirements.txt``: pip asks the package registry which
+--python-version X.Y --report FILE -r LINES``, with the lines of ``requirements.txt`` and
+``requirements-dev.txt`` (everything ``make setup`` installs): pip asks the package registry which
 wheels it would install there (it reads the index and the wheels' metadata, never downloads the
 wheels themselves) and fails when some requirement has no wheel for that combination. The
-combinations run in parallel and the result is printed as a Markdown table, which is the README's
-"Supported systems" table.
+combinations run in parallel and the result is printed as a Markdown table, which is the table of
+``docs/SUPPORTED_SYSTEMS.md`` (``--update-docs`` writes it there).
 
 Two things plain ``pip --platform`` gets wrong are handled here:
 
@@ -26,6 +27,7 @@ Usage (any Python >= 3.9 with pip; the project's ``.venv`` is fine)::
 
     python -m tools.check_platforms                 # every combination, the Markdown table
     python -m tools.check_platforms --json out.json # also the chosen versions per combination
+    python -m tools.check_platforms --update-docs   # also rewrite the table in docs/SUPPORTED_SYSTEMS.md
 
 Exit status: 0 when every supported combination resolves (a platform in :data:`SUPPORTED` with a
 Python that :func:`python_supported`), 1 when one of them does not (the table says which
@@ -55,7 +57,8 @@ from pathlib import Path
 from utils.course.cli import SUPPORTED_PYTHONS, unsupported_reason
 
 ROOT = Path(__file__).resolve().parent.parent
-REQUIREMENTS = ROOT / "requirements.txt"
+#: What ``make setup`` installs: the runtime requirements and the test and lint tools.
+REQUIREMENTS = (ROOT / "requirements.txt", ROOT / "requirements-dev.txt")
 
 #: Every Python checked; the supported ones are :data:`utils.course.cli.SUPPORTED_PYTHONS` (the
 #: range ``python -m utils.course setup`` accepts).
@@ -104,7 +107,7 @@ PLATFORMS = (
     Platform("Windows amd64", ("win_amd64",), "win32", "Windows", "AMD64", "nt"),
 )
 
-#: Platforms the README calls supported: every supported Python (:func:`python_supported`) must
+#: Platforms docs/SUPPORTED_SYSTEMS.md calls supported: every supported Python (:func:`python_supported`) must
 #: resolve there.
 SUPPORTED = ("Linux x86_64", "Linux aarch64", "macOS arm64", "Windows amd64")
 
@@ -165,11 +168,12 @@ def _normalise(name: str) -> str:
     return re.sub(r"[-_.]+", "-", name).lower()
 
 
-def requirement_lines(path: Path = REQUIREMENTS) -> list[str]:
-    """The requirement lines of ``path`` (comments dropped), without :data:`SOURCE_ONLY` packages."""
+def requirement_lines(paths: Path | tuple[Path, ...] = REQUIREMENTS) -> list[str]:
+    """The requirement lines of ``paths`` (comments dropped), without :data:`SOURCE_ONLY` packages."""
     skipped = {_normalise(name) for name in SOURCE_ONLY}
     lines = []
-    for raw in path.read_text(encoding="utf-8").splitlines():
+    paths = (paths,) if isinstance(paths, Path) else paths
+    for raw in (line for path in paths for line in path.read_text(encoding="utf-8").splitlines()):
         line = raw.split("#", 1)[0].strip() if not raw.lstrip().startswith("-") else raw.strip()
         if not line:
             continue
@@ -198,8 +202,9 @@ def _failure_reason(stderr: str) -> str:
     return (errors[-1] if errors else stderr.strip().splitlines()[-1:] or ["pip failed"])[0][:160]
 
 
-def resolve(platform: Platform, python: str, requirements: list[str], timeout: float = 300,
-            pip_options: tuple = ()) -> Result:
+def resolve(
+    platform: Platform, python: str, requirements: list[str], timeout: float = 300, pip_options: tuple = ()
+) -> Result:
     """Ask pip which wheels ``requirements`` need on ``platform`` with ``python`` (nothing installed).
 
     Args:
@@ -218,18 +223,33 @@ def resolve(platform: Platform, python: str, requirements: list[str], timeout: f
         listing = folder / "requirements.txt"
         listing.write_text("\n".join(requirements) + "\n", encoding="utf-8")
         report = folder / "report.json"
-        command = [sys.executable, "-c", _LAUNCHER, json.dumps(marker_environment(platform, python)),
-                   "install", "--dry-run", "--ignore-installed", "--only-binary=:all:",
-                   "--python-version", python, "--implementation", "cp",
-                   "--quiet", "--report", str(report), "-r", str(listing), *pip_options]
+        command = [
+            sys.executable,
+            "-c",
+            _LAUNCHER,
+            json.dumps(marker_environment(platform, python)),
+            "install",
+            "--dry-run",
+            "--ignore-installed",
+            "--only-binary=:all:",
+            "--python-version",
+            python,
+            "--implementation",
+            "cp",
+            "--quiet",
+            "--report",
+            str(report),
+            "-r",
+            str(listing),
+            *pip_options,
+        ]
         for tag in platform.tags:
             command += ["--platform", tag]
         environment = {**os.environ, "PIP_DISABLE_PIP_VERSION_CHECK": "1", "PIP_NO_INPUT": "1"}
         try:
             done = subprocess.run(command, capture_output=True, text=True, timeout=timeout, env=environment)
         except subprocess.TimeoutExpired:
-            return Result(platform.name, python, False, {}, f"pip took over {timeout:.0f} s",
-                          time.monotonic() - start)
+            return Result(platform.name, python, False, {}, f"pip took over {timeout:.0f} s", time.monotonic() - start)
         seconds = time.monotonic() - start
         if done.returncode != 0 or not report.exists():
             return Result(platform.name, python, False, {}, _failure_reason(done.stderr), seconds)
@@ -246,7 +266,7 @@ def check_source_only(timeout: float = 60) -> dict[str, str]:
     """
     problems = {}
     pinned = {}
-    for raw in REQUIREMENTS.read_text(encoding="utf-8").splitlines():
+    for raw in (line for path in REQUIREMENTS for line in path.read_text(encoding="utf-8").splitlines()):
         found = re.match(r"\s*([A-Za-z0-9._-]+)\s*==\s*([^\s;#]+)", raw)
         if found and _normalise(found.group(1)) in {_normalise(n) for n in SOURCE_ONLY}:
             pinned[found.group(1)] = found.group(2)
@@ -292,14 +312,16 @@ def verdict(platform: str, results: list[Result]) -> str:
         return text
     if platform in KNOWN_BROKEN:
         note = KNOWN_BROKEN[platform]
-        return f"known not to work: {note}" if failed else f"now resolves: update the README ({note})"
+        return f"known not to work: {note}" if failed else f"now resolves: update docs/SUPPORTED_SYSTEMS.md ({note})"
     return "resolves" if not failed else "does not resolve"
 
 
 def table(results: list[Result], source_problems: dict[str, str]) -> str:
     """The Markdown table: one row per platform, one column per Python, then the verdict."""
-    lines = ["| platform | " + " | ".join(f"Python {p}" for p in PYTHONS) + " | verdict |",
-             "|---" * (len(PYTHONS) + 2) + "|"]
+    lines = [
+        "| platform | " + " | ".join(f"Python {p}" for p in PYTHONS) + " | verdict |",
+        "|---" * (len(PYTHONS) + 2) + "|",
+    ]
     for platform in PLATFORMS:
         row = [r for r in results if r.platform == platform.name]
         if not row:
@@ -309,23 +331,26 @@ def table(results: list[Result], source_problems: dict[str, str]) -> str:
         lines.append(f"| {platform.name} | " + " | ".join(cells) + f" | {verdict(platform.name, row)} |")
     for name, reason in SOURCE_ONLY.items():
         state = source_problems.get(name, "the pinned version's source archive is on the registry")
-        lines.append(f"\n`{name}` (every platform): published as a source archive only ({reason}), which "
-                     f"installs anywhere; {state}.")
+        lines.append(
+            f"\n`{name}` (every platform): published as a source archive only ({reason}), which "
+            f"installs anywhere; {state}."
+        )
     return "\n".join(lines)
 
 
-README = ROOT / "README.md"
-README_MARKERS = ("<!-- check-platforms:begin -->", "<!-- check-platforms:end -->")
+#: The page that shows the table, and the markers around it there.
+PAGE = ROOT / "docs" / "SUPPORTED_SYSTEMS.md"
+PAGE_MARKERS = ("<!-- check-platforms:begin -->", "<!-- check-platforms:end -->")
 
 
-def update_readme(text: str, path: Path = README) -> None:
-    """Put ``text`` between the README's :data:`README_MARKERS` (the rest of the file is kept).
+def update_page(text: str, path: Path = PAGE) -> None:
+    """Put ``text`` between the page's :data:`PAGE_MARKERS` (the rest of the file is kept).
 
     Raises:
         SystemExit: the markers are missing.
     """
     content = path.read_text(encoding="utf-8")
-    begin, end = README_MARKERS
+    begin, end = PAGE_MARKERS
     if begin not in content or end not in content:
         raise SystemExit(f"error: {path} has no {begin} ... {end} section")
     head, rest = content.split(begin, 1)
@@ -336,21 +361,27 @@ def update_readme(text: str, path: Path = README) -> None:
 def main(argv=None) -> int:
     """Resolve every combination, print the table; 1 if a supported combination fails."""
     parser = argparse.ArgumentParser(prog="python -m tools.check_platforms", description=__doc__.split("\n")[0])
-    parser.add_argument("--platform", action="append", choices=[p.name for p in PLATFORMS],
-                        help="only this platform (repeatable; default all)")
+    parser.add_argument(
+        "--platform",
+        action="append",
+        choices=[p.name for p in PLATFORMS],
+        help="only this platform (repeatable; default all)",
+    )
     parser.add_argument("--python", action="append", choices=PYTHONS, help="only this Python (repeatable)")
     parser.add_argument("--jobs", type=int, default=8, help="pip runs at once (default 8)")
     parser.add_argument("--json", type=Path, help="also write every result (chosen versions) here")
-    parser.add_argument("--update-readme", action="store_true",
-                        help="also replace the table between the README's check-platforms markers")
+    parser.add_argument(
+        "--update-docs",
+        action="store_true",
+        help="also replace the table between the check-platforms markers of docs/SUPPORTED_SYSTEMS.md",
+    )
     args = parser.parse_args(argv)
     platforms = [p for p in PLATFORMS if not args.platform or p.name in args.platform]
     pythons = [p for p in PYTHONS if not args.python or p in args.python]
     requirements = requirement_lines()
     start = time.monotonic()
     with concurrent.futures.ThreadPoolExecutor(max_workers=max(1, args.jobs)) as pool:
-        futures = [pool.submit(resolve, platform, python, requirements)
-                   for platform in platforms for python in pythons]
+        futures = [pool.submit(resolve, platform, python, requirements) for platform in platforms for python in pythons]
         source_problems = check_source_only()
         results = [future.result() for future in futures]
     print(table(results, source_problems))
@@ -358,13 +389,16 @@ def main(argv=None) -> int:
     failures = [r for r in results if not r.ok and r.platform in SUPPORTED and python_supported(r.python)]
     if any("registry lookup failed" in problem for problem in source_problems.values()):
         print("\nThe package registry could not be reached: a 'no wheel' above may only mean that.")
-    print(f"\n{len(results)} combinations resolved in {elapsed:.0f} s; "
-          f"{len(failures)} supported combination(s) failed"
-          + (f", source-only packages: {source_problems}" if source_problems else "") + ".")
+    print(
+        f"\n{len(results)} combinations resolved in {elapsed:.0f} s; "
+        f"{len(failures)} supported combination(s) failed"
+        + (f", source-only packages: {source_problems}" if source_problems else "")
+        + "."
+    )
     if args.json:
         args.json.write_text(json.dumps([dataclasses.asdict(r) for r in results], indent=1), encoding="utf-8")
-    if args.update_readme:
-        update_readme(table(results, source_problems))
+    if args.update_docs:
+        update_page(table(results, source_problems))
     return 1 if failures or source_problems else 0
 
 

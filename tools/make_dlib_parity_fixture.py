@@ -62,8 +62,9 @@ def main(argv: list[str] | None = None) -> int:
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, default=REPO_ROOT / "tests" / "fixtures" / "dlib_parity.npz")
-    parser.add_argument("--dat", type=Path, help="dlib_face_recognition_resnet_model_v1.dat "
-                        "(default: the asset 'dlib_face_resnet_dat')")
+    parser.add_argument(
+        "--dat", type=Path, help="dlib_face_recognition_resnet_model_v1.dat (default: the asset 'dlib_face_resnet_dat')"
+    )
     args = parser.parse_args(argv)
 
     if args.dat is None:
@@ -73,8 +74,9 @@ def main(argv: list[str] | None = None) -> int:
         assets.verify(assets.get("dlib_face_resnet_dat"), dat_path)
     encoder = dlib.face_recognition_model_v1(str(dat_path))
     chips = np.stack([make_chip(asset_name, relpath) for asset_name, relpath, _ in SOURCES])
-    descriptors = np.stack([np.asarray(encoder.compute_face_descriptor(np.ascontiguousarray(chip)),
-                                       dtype=np.float32) for chip in chips])
+    descriptors = np.stack(
+        [np.asarray(encoder.compute_face_descriptor(np.ascontiguousarray(chip)), dtype=np.float32) for chip in chips]
+    )
     args.out.parent.mkdir(parents=True, exist_ok=True)
     np.savez_compressed(
         args.out,
@@ -86,8 +88,10 @@ def main(argv: list[str] | None = None) -> int:
         dat_sha256=np.array(hashlib.sha256(dat_path.read_bytes()).hexdigest()),
     )
     norms = np.linalg.norm(descriptors, axis=1)
-    print(f"wrote {args.out} ({args.out.stat().st_size:,} bytes): {len(chips)} chips, "
-          f"dlib {dlib.__version__}, descriptor norms {np.round(norms, 3).tolist()}")
+    print(
+        f"wrote {args.out} ({args.out.stat().st_size:,} bytes): {len(chips)} chips, "
+        f"dlib {dlib.__version__}, descriptor norms {np.round(norms, 3).tolist()}"
+    )
     return 0
 
 

@@ -70,8 +70,13 @@ from utils.errors import UsageError
 TF_LOG_LEVEL = "2"
 
 #: Start-up notices TensorFlow prints on every import, which say nothing to a learner.
-TF_NOISE = ("All log messages before absl::InitializeLog()", "oneDNN custom operations are on",
-            "cpu_feature_guard", "To enable the following instructions", "rebuild TensorFlow with")
+TF_NOISE = (
+    "All log messages before absl::InitializeLog()",
+    "oneDNN custom operations are on",
+    "cpu_feature_guard",
+    "To enable the following instructions",
+    "rebuild TensorFlow with",
+)
 
 
 @contextlib.contextmanager
@@ -93,8 +98,11 @@ def _without_tensorflow_notices():
             os.dup2(saved, 2)
             os.close(saved)
             captured.seek(0)
-            kept = [line for line in captured.read().decode(errors="replace").splitlines(keepends=True)
-                    if not any(noise in line for noise in TF_NOISE)]
+            kept = [
+                line
+                for line in captured.read().decode(errors="replace").splitlines(keepends=True)
+                if not any(noise in line for noise in TF_NOISE)
+            ]
             if kept:
                 sys.stderr.write("".join(kept))
 
@@ -123,8 +131,11 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", TF_LOG_LEVEL)
 # threads spin and slow everything else on a busy 2-core machine 5-10x. It is read when the
 # runtime loads, so it is set here, before anything imports it.
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
-if (os.environ.get("COURSE_TF_LOG", "").lower() != "verbose" and "tensorflow" not in sys.modules
-        and not any(isinstance(finder, _QuietTensorFlowImport) for finder in sys.meta_path)):
+if (
+    os.environ.get("COURSE_TF_LOG", "").lower() != "verbose"
+    and "tensorflow" not in sys.modules
+    and not any(isinstance(finder, _QuietTensorFlowImport) for finder in sys.meta_path)
+):
     sys.meta_path.insert(0, _QuietTensorFlowImport())
 
 #: Root of the checkout (the folder that holds ``utils/``).
@@ -170,8 +181,7 @@ def output_dir(name: str = "") -> Path:
 
     ``<outputs>`` is ``$COURSE_OUTPUTS`` when set, else ``outputs/`` in the checkout.
     """
-    root = Path(os.environ[OUTPUTS_ENV_VAR]).expanduser() if os.environ.get(OUTPUTS_ENV_VAR) \
-        else REPO_ROOT / "outputs"
+    root = Path(os.environ[OUTPUTS_ENV_VAR]).expanduser() if os.environ.get(OUTPUTS_ENV_VAR) else REPO_ROOT / "outputs"
     path = root / name if name else root
     path.mkdir(parents=True, exist_ok=True)
     return path
@@ -258,8 +268,9 @@ def gpu_compute_capability() -> tuple[int, int] | None:
     return best
 
 
-def native_bfloat16(cpu: CpuFeatures | None = None,
-                    gpu_capability: tuple[int, int] | None | str = "detect") -> tuple[bool, str]:
+def native_bfloat16(
+    cpu: CpuFeatures | None = None, gpu_capability: tuple[int, int] | None | str = "detect"
+) -> tuple[bool, str]:
     """Whether this machine computes bf16 natively, and why (one sentence).
 
     Args:
@@ -278,15 +289,17 @@ def native_bfloat16(cpu: CpuFeatures | None = None,
         gpu_capability = gpu_compute_capability()
     if gpu_capability is not None:
         if tuple(gpu_capability) >= GPU_BFLOAT16_CAPABILITY:
-            return True, (f"the GPU (compute capability {gpu_capability[0]}.{gpu_capability[1]}) has "
-                          "native bfloat16 arithmetic")
-        return False, (f"the GPU (compute capability {gpu_capability[0]}.{gpu_capability[1]}) has no "
-                       f"native bfloat16 (needs {GPU_BFLOAT16_CAPABILITY[0]}.{GPU_BFLOAT16_CAPABILITY[1]} "
-                       "or higher)")
+            return True, (
+                f"the GPU (compute capability {gpu_capability[0]}.{gpu_capability[1]}) has native bfloat16 arithmetic"
+            )
+        return False, (
+            f"the GPU (compute capability {gpu_capability[0]}.{gpu_capability[1]}) has no "
+            f"native bfloat16 (needs {GPU_BFLOAT16_CAPABILITY[0]}.{GPU_BFLOAT16_CAPABILITY[1]} "
+            "or higher)"
+        )
     cpu = cpu or read_cpu_features()
     if os.environ.get("TF_ENABLE_ONEDNN_OPTS", "").strip() == "0":
-        return False, ("TF_ENABLE_ONEDNN_OPTS=0 turns off oneDNN, which TensorFlow's native bfloat16 "
-                       "CPU kernels need")
+        return False, ("TF_ENABLE_ONEDNN_OPTS=0 turns off oneDNN, which TensorFlow's native bfloat16 CPU kernels need")
     if cpu.architecture in ("aarch64", "arm64"):
         if "bf16" in cpu.flags:
             return True, f"the CPU ({cpu.model}) has native bfloat16 instructions (Arm feature 'bf16')"
@@ -296,8 +309,10 @@ def native_bfloat16(cpu: CpuFeatures | None = None,
         return True, f"the CPU ({cpu.model}) has native bfloat16 dot products ({', '.join(found)})"
     if not cpu.flags:
         return False, f"the CPU's features are unknown ({_CPUINFO} not readable): float32 is the safe choice"
-    return False, (f"the CPU ({cpu.model}) has no {' or '.join(X86_BFLOAT16_FLAGS)}: bfloat16 would be "
-                   "emulated and slower than float32")
+    return False, (
+        f"the CPU ({cpu.model}) has no {' or '.join(X86_BFLOAT16_FLAGS)}: bfloat16 would be "
+        "emulated and slower than float32"
+    )
 
 
 @dataclasses.dataclass(frozen=True)
@@ -333,8 +348,9 @@ def check_compute_dtype(requested: str) -> str:
     return requested
 
 
-def choose_compute_dtype(requested: str = "auto", cpu: CpuFeatures | None = None,
-                         gpu_capability: tuple[int, int] | None | str = "detect") -> PrecisionChoice:
+def choose_compute_dtype(
+    requested: str = "auto", cpu: CpuFeatures | None = None, gpu_capability: tuple[int, int] | None | str = "detect"
+) -> PrecisionChoice:
     """Resolve a ``compute_dtype`` setting to the dtype to use on this machine.
 
     Args:

@@ -35,8 +35,8 @@ from __future__ import annotations
 import contextlib
 import os
 import secrets
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Callable, Iterator
 
 import filelock
 import psutil
@@ -70,7 +70,7 @@ def clean_stale_temporaries(path) -> list[Path]:
         name = candidate.name
         if not (name.startswith(prefix) and name.endswith(_SUFFIX)):
             continue
-        parts = name[len(prefix):-len(_SUFFIX)].split(".")
+        parts = name[len(prefix) : -len(_SUFFIX)].split(".")
         if len(parts) != 2 or not parts[0].isdigit():
             continue
         if not _pid_alive(int(parts[0])):

@@ -1,7 +1,8 @@
 """``python -m utils.grade SUBMISSION.ipynb ...``: grade submitted notebooks (the code is in :mod:`utils.course.grading`).
 
-The grader first re-executes itself with a clean environment, before TensorFlow is imported
-(see :mod:`utils.course.grading.environment`).
+The grader first re-executes itself with a clean environment and a private bytecode folder, before
+TensorFlow is imported (see :mod:`utils.course.grading.environment`); each learner's kernel then
+runs in its own sandbox (:mod:`utils.course.grading.sandbox`).
 """
 
 import sys

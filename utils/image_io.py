@@ -1,12 +1,14 @@
-"""Image input/output: load any JPEG/PNG as RGB uint8, resize and crop, save, convert.
+"""Image input/output: load any JPEG/PNG/WebP/HEIC as RGB uint8, resize and crop, save, convert.
 
-Every loader returns a ``numpy.ndarray`` of shape ``(height, width, 3)`` and dtype ``uint8`` in RGB
+Files are read with :func:`load_image`, bytes in memory (an upload, a camera frame) with
+:func:`load_image_bytes`, through the same checks. HEIC/HEIF photos (what phones send) are read
+through the ``pillow-heif`` plugin. Every loader returns a ``numpy.ndarray`` of shape ``(height, width, 3)`` and dtype ``uint8`` in RGB
 order, whatever the file held: EXIF orientation is applied, and grayscale, grayscale+alpha, RGBA,
 palette, CMYK and 16-bit images are converted. Transparent pixels are composited over white.
 
 A file that cannot be loaded raises :class:`ImageError` with one line naming the file and the
 real reason: missing, a folder, not a regular file, empty, unreadable (permissions), not an image
-(with what it holds instead when that is recognisable: HTML, SVG, PDF, HEIC, a NumPy array, text),
+(with what it holds instead when that is recognisable: HTML, SVG, PDF, a NumPy array, text),
 truncated or corrupt, or larger than :data:`MAX_PIXELS`. The size is checked on the header, before
 any pixel is decoded, so a "decompression bomb" (a small file that declares a huge image) costs
 nothing.
@@ -22,6 +24,7 @@ Example:
 
 from __future__ import annotations
 
+import io
 import os
 import struct
 import warnings
@@ -33,8 +36,20 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 from utils import files
 from utils.errors import ImageError, UsageError
 
-__all__ = ["ImageError", "MAX_PIXELS", "load_image", "check_save_path", "describe_pixels", "resize",
-           "resize_max_side", "center_crop", "save_image", "to_float_tensor", "from_float_tensor"]
+__all__ = [
+    "ImageError",
+    "MAX_PIXELS",
+    "load_image",
+    "load_image_bytes",
+    "check_save_path",
+    "describe_pixels",
+    "resize",
+    "resize_max_side",
+    "center_crop",
+    "save_image",
+    "to_float_tensor",
+    "from_float_tensor",
+]
 
 #: Largest image, in pixels (width x height), that :func:`load_image` decodes: 100 megapixels,
 #: 300 MB as RGB uint8. Larger files (and decompression bombs, which declare gigapixels in a few
@@ -58,12 +73,13 @@ def describe_pixels(pixels: int) -> str:
     return f"{pixels} pixels"
 
 
-def _too_large(path: Path, size: tuple[int, int]) -> ImageError:
+def _too_large(name, size: tuple[int, int]) -> ImageError:
     width, height = size
     return ImageError(
-        f"{path}: image declares {width}x{height} = {describe_pixels(width * height)}, more than the "
+        f"{name}: image declares {width}x{height} = {describe_pixels(width * height)}, more than the "
         f"limit of {describe_pixels(MAX_PIXELS)} (utils.image_io.MAX_PIXELS); it may be a decompression "
-        f"bomb. Resize it below the limit, or raise the limit if you trust the file")
+        f"bomb. Resize it below the limit, or raise the limit if you trust the file"
+    )
 
 
 def _readers_for(prefix: bytes, by_signature_only: bool = False):
@@ -85,7 +101,7 @@ def _readers_for(prefix: bytes, by_signature_only: bool = False):
             yield format_id, factory
 
 
-def _parse_header(path: Path, by_signature_only: bool = False):
+def _parse_header(source: _Source, by_signature_only: bool = False):
     """``(format, size, None)`` from the first reader that parses the header, else
     ``(format, None, reason)`` for the first reader that accepted the prefix, else ``None``.
 
@@ -93,12 +109,12 @@ def _parse_header(path: Path, by_signature_only: bool = False):
     or why a file that starts like an image is not one.
     """
     first_failure = None
-    with open(path, "rb") as handle:
+    with source.open() as handle:
         prefix = handle.read(16)
         for format_id, factory in _readers_for(prefix, by_signature_only):
             try:
                 handle.seek(0)
-                return format_id, tuple(factory(handle, str(path)).size), None
+                return format_id, tuple(factory(handle, source.name).size), None
             except (SyntaxError, IndexError, TypeError, ValueError, OSError, struct.error) as error:
                 first_failure = first_failure or (format_id, None, str(error) or type(error).__name__)
     return first_failure
@@ -116,16 +132,20 @@ _SIGNATURES = (
 _HEIF_BRANDS = (b"heic", b"heix", b"hevc", b"heim", b"heis", b"mif1", b"msf1")
 
 
-def _what_it_holds(path: Path) -> str:
+def _what_it_holds(source: _Source) -> str:
     """Why a file that PIL cannot identify is not an image, in words (for the error message)."""
-    with open(path, "rb") as handle:
+    with source.open() as handle:
         head = handle.read(512)
     for signature, meaning in _SIGNATURES:
         if head.startswith(signature):
             return f"it holds {meaning}"
     if head[4:8] == b"ftyp" and head[8:12] in _HEIF_BRANDS:
-        return ("it is a HEIC/HEIF photo, which PIL cannot read without a plugin; convert it to JPEG "
-                "or PNG")
+        if _heif_plugin is not None:
+            return "it starts like a HEIC/HEIF photo, but pillow-heif cannot decode it (truncated or corrupt?)"
+        return (
+            "it is a HEIC/HEIF photo, which PIL reads only with the pillow-heif plugin (pip install "
+            "pillow-heif, listed in requirements.txt); or convert it to JPEG or PNG"
+        )
     if b"\x00" not in head:
         try:
             text = head.decode("utf-8").lower()
@@ -141,11 +161,12 @@ def _what_it_holds(path: Path) -> str:
         width, height = struct.unpack(">II", head[16:24])
         if width == 0 or height == 0:
             return f"its PNG header declares an empty {width}x{height} image"
-    header = _parse_header(path, by_signature_only=True)
+    header = _parse_header(source, by_signature_only=True)
     if header is not None:  # a reader recognised the first bytes but not the header
         return f"it starts like a {header[0]} file, but its header is corrupt ({header[2]})"
-    expected = Image.registered_extensions().get(path.suffix.lower())
-    named = f"its name ends in {path.suffix} but it does not hold {expected} data; " if expected else ""
+    suffix = Path(source.name).suffix
+    expected = Image.registered_extensions().get(suffix.lower())
+    named = f"its name ends in {suffix} but it does not hold {expected} data; " if expected else ""
     return f"{named}its first bytes {head[:8]!r} match no image format PIL reads"
 
 
@@ -155,8 +176,7 @@ def _check_file(path: Path) -> None:
         raise ImageError(f"{path} is a folder, not an image file; give the image files in it")
     if not path.exists():
         if path.is_symlink():
-            raise ImageError(f"{path} is a broken symbolic link (its target {os.readlink(path)} does not "
-                             f"exist)")
+            raise ImageError(f"{path} is a broken symbolic link (its target {os.readlink(path)} does not exist)")
         folder = path.parent
         where = "" if folder.is_dir() else f" (the folder {folder} does not exist either)"
         raise ImageError(f"image file not found: {path}{where}")
@@ -166,44 +186,111 @@ def _check_file(path: Path) -> None:
         raise ImageError(f"{path} is empty (0 bytes); the download or copy that made it may have failed")
 
 
+class _Source:
+    """Where image bytes come from: a file (``path``) or bytes in memory (``data``), and the ``name``
+    error messages give it (the path, or an uploaded file's name)."""
+
+    def __init__(self, name: str, path: Path | None = None, data: bytes | None = None):
+        self.name, self.path, self.data = name, path, data
+
+    def open(self):
+        return open(self.path, "rb") if self.path is not None else io.BytesIO(self.data)
+
+
+_heif_tried = False
+_heif_plugin = None
+
+
+def _register_heif() -> None:
+    """Teach PIL to read HEIC/HEIF photos (what phones send) through pillow-heif, once, where installed."""
+    global _heif_tried, _heif_plugin
+    if not _heif_tried:
+        _heif_tried = True
+        try:
+            import pillow_heif  # deferred: an optional plugin, only needed for HEIC/HEIF photos
+        except ImportError:  # without it a HEIC file gets a line saying how to read it (_what_it_holds)
+            return
+        pillow_heif.register_heif_opener()
+        _heif_plugin = pillow_heif
+
+
 def _read_file(path: Path) -> np.ndarray:
     """Decode an image file to RGB uint8, refusing it from its header when it is too large."""
     _check_file(path)
     try:
+        return _decode(_Source(str(path), path=path))
+    except PermissionError:
+        raise ImageError(f"{path}: permission denied; the file is not readable by this user") from None
+
+
+def _decode(source: _Source) -> np.ndarray:
+    """Decode ``source`` to RGB uint8, refusing it from its header when it is too large."""
+    _register_heif()
+    name = source.name
+    try:
         with warnings.catch_warnings():
             # PIL warns above its own limit; ours (MAX_PIXELS) is checked right below, before decoding.
             warnings.simplefilter("ignore", Image.DecompressionBombWarning)
-            with Image.open(path) as opened:
+            with source.open() as handle, Image.open(handle) as opened:
                 if opened.size[0] * opened.size[1] > MAX_PIXELS:
-                    raise _too_large(path, opened.size)
+                    raise _too_large(name, opened.size)
                 if opened.size[0] == 0 or opened.size[1] == 0:
-                    raise ImageError(f"{path}: image declares {opened.size[0]}x{opened.size[1]} pixels, "
-                                     f"an empty image")
+                    raise ImageError(f"{name}: image declares {opened.size[0]}x{opened.size[1]} pixels, an empty image")
                 kind = f"{opened.format} image of {opened.size[0]}x{opened.size[1]}"
                 try:
                     opened.load()
                     image = _to_rgb(ImageOps.exif_transpose(opened))
                 except MemoryError:
-                    raise ImageError(f"{path}: not enough memory to decode this {kind}") from None
+                    raise ImageError(f"{name}: not enough memory to decode this {kind}") from None
                 except (OSError, SyntaxError, ValueError, struct.error) as error:
-                    raise ImageError(f"{path}: the {kind} is truncated or corrupt ({error}); an "
-                                     f"interrupted download or copy?") from None
-    except ImageError:
+                    raise ImageError(
+                        f"{name}: the {kind} is truncated or corrupt ({error}); an interrupted download or copy?"
+                    ) from None
+    except (ImageError, PermissionError):
         raise
     except Image.DecompressionBombError as error:  # PIL refuses above 2 x its own limit
-        header = _parse_header(path)
+        header = _parse_header(source)
         size = header[1] if header else None
         if size is not None and size[0] * size[1] > MAX_PIXELS:
-            raise _too_large(path, size) from None
-        raise ImageError(f"{path}: {error} (raise PIL.Image.MAX_IMAGE_PIXELS to read it)") from None
-    except PermissionError:
-        raise ImageError(f"{path}: permission denied; the file is not readable by this user") from None
+            raise _too_large(name, size) from None
+        raise ImageError(f"{name}: {error} (raise PIL.Image.MAX_IMAGE_PIXELS to read it)") from None
     except UnidentifiedImageError:
-        raise ImageError(f"{path} is not an image: {_what_it_holds(path)}") from None
+        raise ImageError(f"{name} is not an image: {_what_it_holds(source)}") from None
     except (OSError, SyntaxError, ValueError, struct.error) as error:
-        raise ImageError(f"{path}: cannot read the image header ({error}); the file is truncated or "
-                         f"corrupt") from None
+        raise ImageError(f"{name}: cannot read the image header ({error}); the file is truncated or corrupt") from None
     return np.asarray(image, dtype=np.uint8).copy()
+
+
+def load_image_bytes(data: bytes, name: str = "the uploaded file") -> np.ndarray:
+    """Decode an image held in memory (an upload, a camera frame) exactly as :func:`load_image` reads a file.
+
+    Args:
+        data: the file's bytes (JPEG, PNG, WebP, HEIC/HEIF with pillow-heif, anything PIL reads).
+        name: what error messages call it (e.g. the uploaded file's name).
+
+    Returns:
+        ``np.ndarray`` uint8, shape (H, W, 3), RGB; EXIF orientation applied.
+
+    Raises:
+        ImageError: empty, not an image (saying what it holds), truncated or corrupt, or larger than
+            :data:`MAX_PIXELS` (refused from the header, before decoding).
+
+    Example:
+        >>> import io
+        >>> buffer = io.BytesIO()
+        >>> Image.new("L", (4, 2), 128).save(buffer, format="PNG")
+        >>> load_image_bytes(buffer.getvalue(), "grey.png").shape
+        (2, 4, 3)
+        >>> load_image_bytes(b"%PDF-1.7 ...", "scan.pdf")
+        Traceback (most recent call last):
+        ...
+        utils.errors.ImageError: scan.pdf is not an image: it holds a PDF document; export the page as PNG or JPEG
+    """
+    if not isinstance(data, (bytes, bytearray, memoryview)):
+        raise UsageError(f"load_image_bytes needs bytes; got {type(data).__name__}")
+    if len(data) == 0:
+        raise ImageError(f"{name} is empty (0 bytes); the upload or capture may have failed")
+    return _decode(_Source(name, data=bytes(data)))
 
 
 def _to_rgb(image: Image.Image) -> Image.Image:
@@ -250,8 +337,9 @@ def _check_array(image: np.ndarray, name: str = "image") -> np.ndarray:
         if not np.all(np.isfinite(array)):
             raise ImageError(f"{name} holds NaN or infinite values")
         if array.min() < -1e-3 or array.max() > 255.0 + 1e-3:
-            raise ImageError(f"{name} values must lie in [0, 1] or [0, 255]; got "
-                             f"[{array.min():.3g}, {array.max():.3g}]")
+            raise ImageError(
+                f"{name} values must lie in [0, 1] or [0, 255]; got [{array.min():.3g}, {array.max():.3g}]"
+            )
         scale = 255.0 if array.max() <= 1.0 + 1e-6 else 1.0
         return np.clip(np.round(array * scale), 0, 255).astype(np.uint8)
     if np.issubdtype(array.dtype, np.integer):
@@ -330,15 +418,17 @@ def center_crop(image: np.ndarray, size: tuple[int, int]) -> np.ndarray:
         raise ImageError(f"cannot crop {height}x{width} from an image of {array.shape[0]}x{array.shape[1]}")
     top = (array.shape[0] - height) // 2
     left = (array.shape[1] - width) // 2
-    return array[top:top + height, left:left + width].copy()
+    return array[top : top + height, left : left + width].copy()
 
 
 def _save_format(path: Path) -> str:
     suffix = path.suffix.lower() or ".png"
     image_format = Image.registered_extensions().get(suffix)
     if image_format is None or image_format not in Image.SAVE:
-        raise UsageError(f"cannot save an image as {path}: PIL writes no image format with the "
-                         f"extension {path.suffix!r}; use .png or .jpg")
+        raise UsageError(
+            f"cannot save an image as {path}: PIL writes no image format with the "
+            f"extension {path.suffix!r}; use .png or .jpg"
+        )
     return image_format
 
 

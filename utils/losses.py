@@ -24,14 +24,14 @@ Neural style transfer (Gatys et al. 2015), activations of shape (1, n_H, n_W, n_
 
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 import tensorflow as tf
-
 
 # --------------------------------------------------------------------------------------------
 # Shape validation
 # --------------------------------------------------------------------------------------------
+
 
 def _check_rank(tensor, rank: int, name: str) -> None:
     shape = tensor.shape
@@ -43,10 +43,11 @@ def _check_same_shape(first, second, first_name: str, second_name: str) -> None:
     a, b = first.shape, second.shape
     if a.rank is None or b.rank is None:
         return
-    if a.rank != b.rank or any(x is not None and y is not None and x != y
-                               for x, y in zip(a.as_list(), b.as_list())):
-        raise ValueError(f"{first_name} and {second_name} must have the same shape; got "
-                         f"{tuple(a.as_list())} and {tuple(b.as_list())}")
+    if a.rank != b.rank or any(x is not None and y is not None and x != y for x, y in zip(a.as_list(), b.as_list())):
+        raise ValueError(
+            f"{first_name} and {second_name} must have the same shape; got "
+            f"{tuple(a.as_list())} and {tuple(b.as_list())}"
+        )
 
 
 def _as_float(tensor, name: str) -> tf.Tensor:
@@ -59,6 +60,7 @@ def _as_float(tensor, name: str) -> tf.Tensor:
 # --------------------------------------------------------------------------------------------
 # Triplet losses
 # --------------------------------------------------------------------------------------------
+
 
 def triplet_loss(y_true, y_pred, alpha: float = 0.2) -> tf.Tensor:
     """Triplet loss of FaceNet over explicit triplets (the course's signature).
@@ -91,7 +93,7 @@ def triplet_loss(y_true, y_pred, alpha: float = 0.2) -> tf.Tensor:
             raise ValueError(f"y_pred must hold (anchor, positive, negative); got {len(y_pred)} items")
         anchor, positive, negative = (_as_float(t, "encoding") for t in y_pred)
     for name, tensor in (("anchor", anchor), ("positive", positive), ("negative", negative)):
-        if tensor.shape.rank != 1:   # rank 1: one triplet; otherwise a batch of shape (m, d)
+        if tensor.shape.rank != 1:  # rank 1: one triplet; otherwise a batch of shape (m, d)
             _check_rank(tensor, 2, name)
     _check_same_shape(anchor, positive, "anchor", "positive")
     _check_same_shape(anchor, negative, "anchor", "negative")
@@ -131,8 +133,10 @@ def _check_labels(labels, embeddings) -> None:
         raise ValueError(f"labels must have shape (m,) or (m, 1); got {tuple(labels.shape.as_list())}")
     m_labels, m_embed = labels.shape[0], embeddings.shape[0]
     if m_labels is not None and m_embed is not None and m_labels != m_embed:
-        raise ValueError(f"labels and embeddings must have the same batch size; got shapes "
-                         f"{tuple(labels.shape.as_list())} and {tuple(embeddings.shape.as_list())}")
+        raise ValueError(
+            f"labels and embeddings must have the same batch size; got shapes "
+            f"{tuple(labels.shape.as_list())} and {tuple(embeddings.shape.as_list())}"
+        )
 
 
 def batch_all_triplet_loss(labels, embeddings, margin: float = 0.2) -> tf.Tensor:
@@ -189,8 +193,8 @@ def semi_hard_triplet_loss(labels, embeddings, margin: float = 0.2) -> tf.Tensor
     _check_labels(labels, embeddings)
     distances = pairwise_squared_distances(embeddings)
     positive_mask, negative_mask = _label_masks(labels)
-    positive_distance = distances[:, :, None]          # (a, p, 1)
-    negative_distance = distances[:, None, :]          # (a, 1, n)
+    positive_distance = distances[:, :, None]  # (a, p, 1)
+    negative_distance = distances[:, None, :]  # (a, 1, n)
     semi_hard = tf.logical_and(negative_mask[:, None, :], negative_distance > positive_distance)
     largest = tf.reduce_max(distances) + 1.0
     closest_beyond = tf.reduce_min(tf.where(semi_hard, negative_distance, largest), axis=2)
@@ -221,6 +225,7 @@ def triplet_violation_fraction(labels, embeddings, margin: float = 0.2) -> tf.Te
 # --------------------------------------------------------------------------------------------
 # Neural style transfer costs
 # --------------------------------------------------------------------------------------------
+
 
 def content_cost(a_C, a_G) -> tf.Tensor:
     """Content cost ``J_content = 1/(4 n_H n_W n_C) Σ (a_C − a_G)²``.
@@ -283,7 +288,7 @@ def layer_style_cost(a_S, a_G) -> tf.Tensor:
     n_H, n_W, n_C = (tf.cast(shape[i], a_G.dtype) for i in (1, 2, 3))
     gram_style = gram_matrix(_unroll_channels(a_S))
     gram_generated = gram_matrix(_unroll_channels(a_G))
-    return tf.reduce_sum(tf.square(gram_style - gram_generated)) / (4.0 * n_C ** 2 * (n_H * n_W) ** 2)
+    return tf.reduce_sum(tf.square(gram_style - gram_generated)) / (4.0 * n_C**2 * (n_H * n_W) ** 2)
 
 
 def style_cost(style_outputs: Sequence, generated_outputs: Sequence, layer_weights: Sequence[float]) -> tf.Tensor:
@@ -298,8 +303,10 @@ def style_cost(style_outputs: Sequence, generated_outputs: Sequence, layer_weigh
         Scalar tensor.
     """
     if not (len(style_outputs) == len(generated_outputs) == len(layer_weights)):
-        raise ValueError(f"need one style output, one generated output and one weight per layer; got "
-                         f"{len(style_outputs)}, {len(generated_outputs)} and {len(layer_weights)}")
+        raise ValueError(
+            f"need one style output, one generated output and one weight per layer; got "
+            f"{len(style_outputs)}, {len(generated_outputs)} and {len(layer_weights)}"
+        )
     if len(layer_weights) == 0:
         raise ValueError("style_cost needs at least one layer")
     total = 0.0

@@ -17,8 +17,8 @@ Example:
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Sequence
 
 import numpy as np
 
@@ -81,8 +81,9 @@ def print_table(header: Sequence[str], rows: Sequence[Sequence]) -> None:
 
 def save_figure(figure, path) -> Path:
     """Save ``figure`` as PNG to ``path`` atomically (folders created); returns the path."""
-    return files.write_with(path, lambda temporary: figure.savefig(temporary, format="png", dpi=100,
-                                                                  bbox_inches="tight"))
+    return files.write_with(
+        path, lambda temporary: figure.savefig(temporary, format="png", dpi=100, bbox_inches="tight")
+    )
 
 
 def draw_image(axis, item, title: str | None, fontsize: int) -> None:
@@ -105,8 +106,14 @@ def draw_image(axis, item, title: str | None, fontsize: int) -> None:
         axis.set_title(title, fontsize=fontsize)
 
 
-def show_grid(images: Sequence, titles: Sequence[str] | None = None, ncols: int | None = None,
-              figsize: tuple[float, float] | None = None, path=None, cell_size: float = 3.0):
+def show_grid(
+    images: Sequence,
+    titles: Sequence[str] | None = None,
+    ncols: int | None = None,
+    figsize: tuple[float, float] | None = None,
+    path=None,
+    cell_size: float = 3.0,
+):
     """Show images in a grid with titles; optionally save the figure.
 
     Args:
@@ -129,8 +136,7 @@ def show_grid(images: Sequence, titles: Sequence[str] | None = None, ncols: int 
         raise ValueError(f"got {len(images)} images but {len(titles)} titles")
     ncols = ncols or min(4, len(images))
     nrows = math.ceil(len(images) / ncols)
-    figure, axes = plt.subplots(nrows, ncols, figsize=figsize or (cell_size * ncols, cell_size * nrows),
-                                squeeze=False)
+    figure, axes = plt.subplots(nrows, ncols, figsize=figsize or (cell_size * ncols, cell_size * nrows), squeeze=False)
     for index, axis in enumerate(axes.flat):
         axis.axis("off")
         if index < len(images):
@@ -164,13 +170,19 @@ def patch_grid(patches: Sequence[np.ndarray], columns: int = 3, size: int = 48, 
     grid = np.full((rows * step - gap, columns * step - gap, 3), 255, np.uint8)
     for index, patch in enumerate(patches):
         row, column = divmod(index, columns)
-        grid[row * step:row * step + size, column * step:column * step + size] = \
-            resize(np.ascontiguousarray(patch), (size, size))
+        grid[row * step : row * step + size, column * step : column * step + size] = resize(
+            np.ascontiguousarray(patch), (size, size)
+        )
     return grid
 
 
-def show_image_rows(rows: Sequence[Sequence], titles: Sequence[Sequence[str]] | None = None,
-                    title: str | None = None, path=None, cell_size: float = 2.5):
+def show_image_rows(
+    rows: Sequence[Sequence],
+    titles: Sequence[Sequence[str]] | None = None,
+    title: str | None = None,
+    path=None,
+    cell_size: float = 2.5,
+):
     """Show images in rows, one row per group (rows may be shorter than the longest; the rest is blank).
 
     Args:
@@ -195,18 +207,19 @@ def show_image_rows(rows: Sequence[Sequence], titles: Sequence[Sequence[str]] | 
     if not rows or not any(rows):
         raise UsageError("show_image_rows needs at least one image")
     if titles is not None and [len(row) for row in titles] != [len(row) for row in rows]:
-        raise UsageError(f"titles have row lengths {[len(row) for row in titles]} but the images have "
-                         f"{[len(row) for row in rows]}")
+        raise UsageError(
+            f"titles have row lengths {[len(row) for row in titles]} but the images have {[len(row) for row in rows]}"
+        )
     columns = max(len(row) for row in rows)
-    figure, axes = plt.subplots(len(rows), columns, figsize=(cell_size * columns, (cell_size + 0.3) * len(rows)),
-                                squeeze=False)
+    figure, axes = plt.subplots(
+        len(rows), columns, figsize=(cell_size * columns, (cell_size + 0.3) * len(rows)), squeeze=False
+    )
     for row_index, row in enumerate(rows):
         for column in range(columns):
             axis = axes[row_index, column]
             axis.axis("off")
             if column < len(row):
-                draw_image(axis, row[column], titles[row_index][column] if titles is not None else None,
-                            fontsize=8)
+                draw_image(axis, row[column], titles[row_index][column] if titles is not None else None, fontsize=8)
     if title:
         figure.suptitle(title)
     figure.tight_layout()
@@ -233,14 +246,23 @@ def show_unit_patches(patches_by_layer, title: str | None = None, path=None, cel
     rows, titles = [], []
     for layer, found_list in patches_by_layer.items():
         rows.append([patch_grid(found.patches) for found in found_list])
-        titles.append([f"{layer} #{found.unit}\nfield {found.field_size[0]} px, top {found.scores[0]:.0f}"
-                       for found in found_list])
+        titles.append(
+            [
+                f"{layer} #{found.unit}\nfield {found.field_size[0]} px, top {found.scores[0]:.0f}"
+                for found in found_list
+            ]
+        )
     return show_image_rows(rows, titles, title=title, path=path, cell_size=cell_size)
 
 
-def plot_loss_history(history: Sequence[dict], title: str | None = None,
-                      keys: Sequence[str] = ("total", "content", "style", "tv"), xlabel: str = "step",
-                      path=None, figsize: tuple[float, float] = (6, 4)):
+def plot_loss_history(
+    history: Sequence[dict],
+    title: str | None = None,
+    keys: Sequence[str] = ("total", "content", "style", "tv"),
+    xlabel: str = "step",
+    path=None,
+    figsize: tuple[float, float] = (6, 4),
+):
     """Loss curves on a log scale from a per-step history; optionally save the figure.
 
     Args:
@@ -288,8 +310,12 @@ def plot_loss_history(history: Sequence[dict], title: str | None = None,
     return figure
 
 
-def show_snapshots(snapshots: Sequence[tuple[int, np.ndarray]], final: tuple[int, np.ndarray] | None = None,
-                   ncols: int | None = None, path=None):
+def show_snapshots(
+    snapshots: Sequence[tuple[int, np.ndarray]],
+    final: tuple[int, np.ndarray] | None = None,
+    ncols: int | None = None,
+    path=None,
+):
     """Images of an optimisation at several steps, titled "step N", in a grid.
 
     Args:
@@ -316,7 +342,14 @@ def show_snapshots(snapshots: Sequence[tuple[int, np.ndarray]], final: tuple[int
     return show_grid(images, titles=titles, ncols=ncols or min(4, len(images)), path=path)
 
 
-def plot_verification(result, path=None, bins: int = 50):
+def plot_verification(
+    result,
+    path=None,
+    bins: int = 50,
+    title: str | None = None,
+    xlabel: str | None = None,
+    marks: dict[str, float] | None = None,
+):
     """ROC curve (log FAR axis) and the same / different distance histograms of a verification.
 
     Args:
@@ -325,6 +358,10 @@ def plot_verification(result, path=None, bins: int = 50):
             ``auc`` and ``eer`` -- e.g. :class:`utils.faces.lfw.EvaluationResult`.
         path: if given, the figure is also saved there (PNG).
         bins: number of histogram bins.
+        title: a title above both panels (optional).
+        xlabel: the histogram's x-axis label (default "Euclidean distance between encodings").
+        marks: more thresholds to draw on the histograms, ``{label: distance}`` (red, dotted),
+            e.g. ``{"dlib's threshold 0.6": 0.6}``.
 
     Returns:
         The matplotlib ``Figure``, with the ROC on ``figure.axes[0]`` and the histograms on
@@ -356,20 +393,33 @@ def plot_verification(result, path=None, bins: int = 50):
     histogram_axes.hist(distances[same], bins=edges, alpha=0.6, label="same person")
     histogram_axes.hist(distances[~same], bins=edges, alpha=0.6, label="different people")
     histogram_axes.axvline(result.threshold, color="k", ls="--", label=f"threshold {result.threshold:.3f}")
-    histogram_axes.set_xlabel("Euclidean distance between encodings")
+    for label, value in (marks or {}).items():
+        histogram_axes.axvline(value, color="red", ls=":", label=label)
+    histogram_axes.set_xlabel(xlabel or "Euclidean distance between encodings")
     histogram_axes.set_ylabel("pairs")
     histogram_axes.set_title(f"accuracy {100 * result.accuracy:.2f} % over {result.folds} fold(s)")
     histogram_axes.legend()
+    if title is not None:
+        figure.suptitle(title)
     figure.tight_layout()
     if path is not None:
         save_figure(figure, path)
     return figure
 
 
-def plot_bars(labels: Sequence[str], values: Sequence[float], errors: Sequence[float] | None = None,
-              title: str | None = None, ylabel: str | None = None, value_format: str = "{:.1f}",
-              log: bool = False, reference: tuple[float, str] | None = None, horizontal: bool = False,
-              path=None, figsize: tuple[float, float] | None = None):
+def plot_bars(
+    labels: Sequence[str],
+    values: Sequence[float],
+    errors: Sequence[float] | None = None,
+    title: str | None = None,
+    ylabel: str | None = None,
+    value_format: str = "{:.1f}",
+    log: bool = False,
+    reference: tuple[float, str] | None = None,
+    horizontal: bool = False,
+    path=None,
+    figsize: tuple[float, float] | None = None,
+):
     """A bar chart of a results table: one labelled bar per row, its value written on it.
 
     Args:
@@ -402,8 +452,10 @@ def plot_bars(labels: Sequence[str], values: Sequence[float], errors: Sequence[f
 
     values = np.asarray(values, dtype=np.float64)
     if len(labels) == 0 or len(labels) != len(values) or (errors is not None and len(errors) != len(values)):
-        raise UsageError(f"plot_bars needs as many labels as values (and errors): got {len(labels)} labels, "
-                         f"{len(values)} values" + ("" if errors is None else f", {len(errors)} errors"))
+        raise UsageError(
+            f"plot_bars needs as many labels as values (and errors): got {len(labels)} labels, "
+            f"{len(values)} values" + ("" if errors is None else f", {len(errors)} errors")
+        )
     if log and np.any(values <= 0):
         raise UsageError(f"a log axis needs positive values; got {values.min():g}")
     count = len(values)
@@ -438,8 +490,17 @@ def plot_bars(labels: Sequence[str], values: Sequence[float], errors: Sequence[f
     return figure
 
 
-def plot_lines(x: Sequence[float], series: dict, xlabel: str, ylabel: str, title: str | None = None,
-               logx: bool = False, logy: bool = False, path=None, figsize: tuple[float, float] = (6.5, 3.8)):
+def plot_lines(
+    x: Sequence[float],
+    series: dict,
+    xlabel: str,
+    ylabel: str,
+    title: str | None = None,
+    logx: bool = False,
+    logy: bool = False,
+    path=None,
+    figsize: tuple[float, float] = (6.5, 3.8),
+):
     """Several curves over one x axis, with a legend (e.g. a probability against a size).
 
     Args:

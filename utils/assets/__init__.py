@@ -52,8 +52,10 @@ project's own small text files (manifests, ``SOURCES.md``) ship in the package.
 
 **The modules**, one concept each (imports run down this list):
 
-* :mod:`~utils.assets.registry` — :class:`Asset`, :class:`ManifestEntry`, :data:`REGISTRY`, :func:`get`;
-* :mod:`~utils.assets.lookup` — where to look: :func:`search_roots`, :func:`candidates`;
+* :mod:`~utils.assets.registry` — :class:`~utils.assets.registry.Asset`, ``ManifestEntry``,
+  ``REGISTRY``, :func:`get`;
+* :mod:`~utils.assets.lookup` — where to look: ``search_roots``, ``candidates``, :func:`cache_root`
+  and the environment variables' names;
 * :mod:`~utils.assets.checksums` — digests, manifests, sidecars, :func:`verify`;
 * :mod:`~utils.assets.recipes` — files derived from another pinned file;
 * :mod:`~utils.assets.fetching` — :func:`fetch`: local copies, the package, recipes, pooch;
@@ -61,9 +63,13 @@ project's own small text files (manifests, ``SOURCES.md``) ship in the package.
 * :mod:`~utils.assets.provision` — :func:`ensure` (the setup step), :func:`mirror`, :func:`status_table`;
 * :mod:`~utils.assets.cli` — ``python -m utils.assets``.
 
-Everything is re-exported here, so callers write ``from utils import assets; assets.resolve(...)``.
-Setting a name on this package (``monkeypatch.setattr(assets, "search_roots", ...)`` in a test)
-sets it in the module that uses it too, as when the package was one module.
+This package exports what the course calls (:data:`__all__`: finding, getting and verifying an
+asset, and the sidecar of a file made from one), so callers write ``from utils import assets;
+assets.resolve(...)``. Everything else is imported from its module (``from utils.assets.registry
+import REGISTRY``), and a test replaces a name in the module that defines it
+(``monkeypatch.setattr(fetching, "DOWNLOAD_RETRIES", 0)``): the modules read each other's names
+through the module (``registry.REGISTRY``, ``lookup.search_roots()``), so one replacement reaches
+every caller inside the package.
 
 Command line::
 
@@ -81,53 +87,24 @@ Example:
     PosixPath('/work/shared/datasets/lfw')
 """
 
-from __future__ import annotations
-
-import sys
-import types
-
-from utils.assets import checksums, cli, fetching, lookup, provision, recipes, registry, resolver
-from utils.assets.checksums import (_VERIFIED, manifest, manifest_digest, sidecar_path, tree_digest, verify,
-                                    write_sidecar)
-from utils.assets.cli import main
-from utils.assets.fetching import (DOWNLOAD_RETRIES, DOWNLOAD_TIMEOUT, DOWNLOAD_WORKERS, STAGING_RELPATH,
-                                   URL_ENV_VAR, download_url, fetch, network_reachable)
-from utils.assets.lookup import (ASSETS_ENV_VAR, CACHE_ENV_VAR, SHARED_ENV_VAR, cache_root, candidates,
-                                 search_roots, shared_root)
-from utils.assets.provision import ensure, mirror, mirror_in_use, status_table
-from utils.assets.recipes import _RECIPE_INPUT_SIZES, _RECIPES
-from utils.assets.registry import (DLIB_DAT_URL, GITHUB_RAW, LFW_COMMIT, LFW_PAIRS_SHA256, LFW_PAIRS_URL,
-                                   LFW_REPOSITORY, REGISTRY, REGISTRY_DIR, VGG19_FULL_FILENAME, VGG19_FULL_URLS,
-                                   Asset, ManifestEntry, get)
+from utils.assets.checksums import manifest, sidecar_path, verify, write_sidecar
+from utils.assets.fetching import fetch
+from utils.assets.lookup import cache_root
+from utils.assets.provision import ensure, mirror, status_table
+from utils.assets.registry import get
 from utils.assets.resolver import find, resolve
-from utils.errors import AssetError
 
-__all__ = ["ASSETS_ENV_VAR", "Asset", "AssetError", "CACHE_ENV_VAR", "DLIB_DAT_URL", "DOWNLOAD_RETRIES",
-           "DOWNLOAD_TIMEOUT", "DOWNLOAD_WORKERS", "GITHUB_RAW", "LFW_COMMIT", "LFW_PAIRS_SHA256",
-           "LFW_PAIRS_URL", "LFW_REPOSITORY", "ManifestEntry", "REGISTRY", "REGISTRY_DIR", "SHARED_ENV_VAR",
-           "STAGING_RELPATH", "URL_ENV_VAR", "VGG19_FULL_FILENAME", "VGG19_FULL_URLS", "cache_root",
-           "candidates", "download_url", "ensure", "fetch", "find", "get", "main", "manifest",
-           "manifest_digest", "mirror", "mirror_in_use", "network_reachable", "resolve", "search_roots",
-           "shared_root", "sidecar_path", "status_table", "tree_digest", "verify", "write_sidecar"]
-
-_SUBMODULES = (registry, lookup, checksums, recipes, fetching, resolver, provision, cli)
-
-
-class _Package(types.ModuleType):
-    """This package's module type: setting a re-exported name also rebinds it where it is used.
-
-    A submodule holding the very object the package held under that name (its home, or one that
-    imported it by name) gets the new value too; the old value comes back the same way.
-    """
-
-    def __setattr__(self, name: str, value) -> None:
-        missing = object()
-        old = self.__dict__.get(name, missing)
-        if old is not missing and not name.startswith("__"):
-            for module in _SUBMODULES:
-                if module.__dict__.get(name, missing) is old:
-                    setattr(module, name, value)
-        super().__setattr__(name, value)
-
-
-sys.modules[__name__].__class__ = _Package
+__all__ = [
+    "cache_root",
+    "ensure",
+    "fetch",
+    "find",
+    "get",
+    "manifest",
+    "mirror",
+    "resolve",
+    "sidecar_path",
+    "status_table",
+    "verify",
+    "write_sidecar",
+]

@@ -17,13 +17,14 @@ import gzip
 import hashlib
 import io
 import json
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Sequence
 
 from utils import files
 from utils.assets import registry
 from utils.assets.registry import Asset, ManifestEntry
 from utils.errors import AssetError
+
 
 def _hash_file(path: Path, algorithm: str = "sha256") -> str:
     digest = hashlib.new(algorithm)
@@ -75,7 +76,7 @@ def manifest_digest(entries: Sequence[ManifestEntry]) -> str:
     return digest.hexdigest()
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _read_manifest(path: str) -> tuple[ManifestEntry, ...]:
     data = Path(path).read_bytes()
     if path.endswith(".gz"):
@@ -136,7 +137,20 @@ def write_sidecar(path: Path, **provenance) -> str:
     return sha
 
 
+#: (path, newest mtime, total size) -> the asset verified there: a copy is hashed once per process.
 _VERIFIED: dict[tuple[str, float, int], str] = {}
+
+
+def forget_verified() -> None:
+    """Forget which copies this process has verified, so the next :func:`verify` hashes them again.
+
+    Tests call it after writing test files whose size and time may equal those of a file
+    verified before.
+
+    Example:
+        >>> forget_verified()
+    """
+    _VERIFIED.clear()
 
 
 def _stamp(path: Path) -> tuple[str, float, int]:
@@ -175,15 +189,21 @@ def _verify_tree_by_manifest(asset: Asset, path: Path, entries: Sequence[Manifes
         if file.stat().st_size != entry.size or _hash_file(file) != entry.sha256:
             wrong.append(entry.relpath)
     if wrong:
-        raise AssetError(f"asset {asset.name!r} at {path} is corrupt or a different version: {len(wrong)} "
-                         f"file(s) differ from the registry ({_examples(wrong)}). {asset.how_to_get}")
+        raise AssetError(
+            f"asset {asset.name!r} at {path} is corrupt or a different version: {len(wrong)} "
+            f"file(s) differ from the registry ({_examples(wrong)}). {asset.how_to_get}"
+        )
     if missing:
-        raise AssetError(f"asset {asset.name!r} at {path} is incomplete: {len(missing):,} of {len(entries):,} "
-                         f"files are missing ({_examples(missing)}). Run `python -m utils.assets fetch "
-                         f"{asset.name}` to complete it, or {asset.how_to_get}")
+        raise AssetError(
+            f"asset {asset.name!r} at {path} is incomplete: {len(missing):,} of {len(entries):,} "
+            f"files are missing ({_examples(missing)}). Run `python -m utils.assets fetch "
+            f"{asset.name}` to complete it, or {asset.how_to_get}"
+        )
     if unexpected:
-        raise AssetError(f"asset {asset.name!r} at {path} holds {len(unexpected)} file(s) the registry "
-                         f"does not list ({_examples(unexpected)}); remove them")
+        raise AssetError(
+            f"asset {asset.name!r} at {path} holds {len(unexpected)} file(s) the registry "
+            f"does not list ({_examples(unexpected)}); remove them"
+        )
 
 
 def record_verified(asset: Asset, path: Path) -> None:
@@ -245,8 +265,9 @@ def verify(asset: Asset, path: Path) -> None:
         if asset.derived:
             sidecar = sidecar_path(path)
             if not sidecar.is_file():
-                raise AssetError(f"asset {asset.name!r}: {path} has no checksum file {sidecar.name}; "
-                                 f"{asset.how_to_get}")
+                raise AssetError(
+                    f"asset {asset.name!r}: {path} has no checksum file {sidecar.name}; {asset.how_to_get}"
+                )
             expected = json.loads(sidecar.read_text())["sha256"]
             actual, what = _hash_file(path), "sha256"
         elif asset.sha256:
@@ -254,10 +275,13 @@ def verify(asset: Asset, path: Path) -> None:
         else:
             expected, actual, what = asset.md5, _hash_file(path, "md5"), "md5"
     if asset.size is not None and size != asset.size:
-        raise AssetError(f"asset {asset.name!r} at {path} has {size:,} bytes, expected {asset.size:,}: "
-                         f"the copy is incomplete or a different file. {asset.how_to_get}")
+        raise AssetError(
+            f"asset {asset.name!r} at {path} has {size:,} bytes, expected {asset.size:,}: "
+            f"the copy is incomplete or a different file. {asset.how_to_get}"
+        )
     if actual != expected:
-        raise AssetError(f"asset {asset.name!r} at {path} is corrupt or a different version: {what} "
-                         f"{actual} != expected {expected}. {asset.how_to_get}")
+        raise AssetError(
+            f"asset {asset.name!r} at {path} is corrupt or a different version: {what} "
+            f"{actual} != expected {expected}. {asset.how_to_get}"
+        )
     _VERIFIED[key] = asset.name
-

@@ -13,14 +13,16 @@ from pathlib import Path
 from utils.assets import provision
 from utils.errors import AssetError, UsageError, report
 
+
 def main(argv: list[str] | None = None) -> int:
     """The command line: status (default), ``fetch [NAME ...]``, ``mirror DIR [NAME ...]``.
 
     Returns:
         0 on success, 2 when an asset could not be had (one ``error:`` line on stderr).
     """
-    parser = argparse.ArgumentParser(prog="python -m utils.assets",
-                                     description="Show, fetch or mirror the course's weights and data sets.")
+    parser = argparse.ArgumentParser(
+        prog="python -m utils.assets", description="Show, fetch or mirror the course's weights and data sets."
+    )
     parser.add_argument("--download", metavar="NAME", help="same as `fetch NAME`")
     commands = parser.add_subparsers(dest="command")
     commands.add_parser("status", help="where each asset is, verified (the default; no network)")
@@ -32,8 +34,9 @@ def main(argv: list[str] | None = None) -> int:
     mirror_parser.add_argument("directory", metavar="DIR")
     mirror_parser.add_argument("names", nargs="*", metavar="NAME")
     mirror_parser.add_argument("--quiet", action="store_true", help="no progress bars")
-    mirror_parser.add_argument("--offline", action="store_true",
-                               help="copy what this machine has, never use the network")
+    mirror_parser.add_argument(
+        "--offline", action="store_true", help="copy what this machine has, never use the network"
+    )
     args = parser.parse_args(argv)
     try:
         if args.download:

@@ -21,8 +21,8 @@ import os
 import shutil
 import socket
 import threading
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Sequence
 from urllib.parse import urlsplit
 
 from utils import files
@@ -40,9 +40,12 @@ DOWNLOAD_TIMEOUT = (10, 60)
 DOWNLOAD_WORKERS = 8
 #: Where downloads wait for their checksum, relative to the folder being filled (emptied after).
 STAGING_RELPATH = "datasets/.downloads"
-_MIRROR_HINT = ("To work offline instead, copy a mirror folder made with `python -m utils.assets mirror DIR` "
-                "on a connected machine and set COURSE_ASSETS=DIR (or place it beside the checkout as "
-                "../shared).")
+_MIRROR_HINT = (
+    "To work offline instead, copy a mirror folder made with `python -m utils.assets mirror DIR` "
+    "on a connected machine and set COURSE_ASSETS=DIR (or place it beside the checkout as "
+    "../shared)."
+)
+
 
 def download_url(url: str, base_url: str | None = None) -> str:
     """The URL actually requested for canonical ``url``: ``base_url`` (or ``$COURSE_ASSETS_URL``) + host + path.
@@ -76,8 +79,10 @@ def network_reachable(host: str = "storage.googleapis.com", port: int = 443, tim
 
 
 def _proxy_configured() -> bool:
-    return any(os.environ.get(name) for name in ("HTTPS_PROXY", "https_proxy", "HTTP_PROXY", "http_proxy",
-                                                 "ALL_PROXY", "all_proxy"))
+    return any(
+        os.environ.get(name)
+        for name in ("HTTPS_PROXY", "https_proxy", "HTTP_PROXY", "http_proxy", "ALL_PROXY", "all_proxy")
+    )
 
 
 def _connect_problem(url: str) -> str | None:
@@ -151,10 +156,14 @@ class _Filler:
                 for entry in checksums.manifest(asset):
                     for root in roots:
                         index.setdefault(entry.sha256, []).append(
-                            (root, root / asset.relpath / entry.relpath, entry.size))
+                            (root, root / asset.relpath / entry.relpath, entry.size)
+                        )
             self._local_index = index
-        return [(root, path) for root, path, expected in self._local_index.get(sha256, ())
-                if expected == size and path.is_file() and path.stat().st_size == size]
+        return [
+            (root, path)
+            for root, path, expected in self._local_index.get(sha256, ())
+            if expected == size and path.is_file() and path.stat().st_size == size
+        ]
 
     def copy_local(self, sha256: str, size: int, destination: Path) -> bool:
         """Copy a verified local file with these bytes to ``destination``; False when there is none."""
@@ -177,8 +186,7 @@ class _Filler:
 
     # -- downloads -------------------------------------------------------------------------------
 
-    def download(self, urls: Sequence[str], algorithm: str, expected: str, destination: Path,
-                 progressbar: bool) -> str:
+    def download(self, urls: Sequence[str], algorithm: str, expected: str, destination: Path, progressbar: bool) -> str:
         """Download the first URL that works into ``destination``; return the URL used.
 
         Raises:
@@ -202,8 +210,13 @@ class _Filler:
                 failures.append(f"{actual_url}: {problem}")
                 continue
             key = hashlib.sha1(str(destination).encode()).hexdigest()  # one staging name per destination
-            fetcher = pooch.Pooch(path=self.staging, base_url="", registry={key: f"{algorithm}:{expected}"},
-                                  urls={key: actual_url}, retry_if_failed=DOWNLOAD_RETRIES)
+            fetcher = pooch.Pooch(
+                path=self.staging,
+                base_url="",
+                registry={key: f"{algorithm}:{expected}"},
+                urls={key: actual_url},
+                retry_if_failed=DOWNLOAD_RETRIES,
+            )
             downloader = pooch.HTTPDownloader(progressbar=progressbar, timeout=DOWNLOAD_TIMEOUT)
             try:
                 staged = Path(fetcher.fetch(key, downloader=downloader))
@@ -243,8 +256,9 @@ class _Filler:
                 self._count("copied", str(source.parent))
                 return destination
         if not asset.urls:
-            raise AssetError(f"asset {asset.name!r} is nowhere on this machine and has no download: "
-                             f"{asset.how_to_get}", missing=True)
+            raise AssetError(
+                f"asset {asset.name!r} is nowhere on this machine and has no download: {asset.how_to_get}", missing=True
+            )
         with files.locked(self.staging):
             if _holds(destination, asset.size, algorithm, expected):  # another process got it meanwhile
                 self._count("kept")
@@ -275,8 +289,9 @@ class _Filler:
         if remote:
             with files.locked(self.staging):
                 # another process may have fetched some of them while this one waited for the lock
-                remote = [entry for entry in remote
-                          if not _holds(folder / entry.relpath, entry.size, "sha256", entry.sha256)]
+                remote = [
+                    entry for entry in remote if not _holds(folder / entry.relpath, entry.size, "sha256", entry.sha256)
+                ]
                 self._start()
                 try:
                     self.run_downloads(asset, folder, remote)
@@ -285,21 +300,24 @@ class _Filler:
         return folder
 
     def copy_package_file(self, asset: Asset, entry: ManifestEntry, destination: Path) -> None:
-        source = registry.REGISTRY_DIR / "files" / entry.origin[len("package:"):]
+        source = registry.REGISTRY_DIR / "files" / entry.origin[len("package:") :]
         if not self.copy_verified(source, destination, "sha256", entry.sha256):
-            raise AssetError(f"asset {asset.name!r}: the package's {source} is missing or changed; "
-                             f"reinstall the project (pip install -e .)")
+            raise AssetError(
+                f"asset {asset.name!r}: the package's {source} is missing or changed; "
+                f"reinstall the project (pip install -e .)"
+            )
         self._count("from the package")
 
     def derive(self, asset: Asset, entry: ManifestEntry, destination: Path) -> None:
-        recipe = entry.origin[len("derive:"):]
-        if recipe not in recipes._RECIPES:
+        recipe = entry.origin[len("derive:") :]
+        if recipe not in recipes.RECIPES:
             raise AssetError(f"asset {asset.name!r}: unknown recipe {recipe!r} for {entry.relpath}")
-        make, input_url, input_sha256 = recipes._RECIPES[recipe]
+        make, input_url, input_sha256 = recipes.RECIPES[recipe]
         source = self.staging / f"{input_sha256}.input"  # verified when it arrived; kept for the next recipe
         if not source.is_file() and not any(
-                self.copy_verified(path, source, "sha256", input_sha256)
-                for _, path in self.local_copies(input_sha256, recipes._RECIPE_INPUT_SIZES[input_sha256])):
+            self.copy_verified(path, source, "sha256", input_sha256)
+            for _, path in self.local_copies(input_sha256, recipes.RECIPE_INPUT_SIZES[input_sha256])
+        ):
             self.download([input_url], "sha256", input_sha256, source, progressbar=False)
         data = make(source.read_bytes())
         if hashlib.sha256(data).hexdigest() != entry.sha256:
@@ -345,8 +363,10 @@ class _Filler:
             bar.close()
         if first_error is not None:
             done = self.counts.get("downloaded", 0)
-            raise AssetError(f"asset {asset.name!r}: {first_error} ({done:,} of {len(plain):,} files were "
-                             f"downloaded and kept; `python -m utils.assets fetch {asset.name}` resumes)")
+            raise AssetError(
+                f"asset {asset.name!r}: {first_error} ({done:,} of {len(plain):,} files were "
+                f"downloaded and kept; `python -m utils.assets fetch {asset.name}` resumes)"
+            )
 
 
 def fetch(name: str, root: str | os.PathLike | None = None, progress: bool = True) -> Path:
@@ -378,12 +398,10 @@ def fetch(name: str, root: str | os.PathLike | None = None, progress: bool = Tru
 
 def _fill(asset: Asset, root: Path, progress: bool, allow_downloads: bool = True) -> tuple[Path, str]:
     if asset.derived:
-        raise AssetError(f"asset {asset.name!r} is made on this machine, not fetched: {asset.how_to_get}",
-                         missing=True)
+        raise AssetError(f"asset {asset.name!r} is made on this machine, not fetched: {asset.how_to_get}", missing=True)
     filler = _Filler(root, progress, allow_downloads)
     path = filler.fill_tree(asset) if asset.kind == "tree" else filler.fill_file(asset)
     # Every file was checked as it was placed (pooch's checksum on download, a hash on a copy or a
     # kept file), so only a folder's listing is left to compare; no second pass over the bytes.
     checksums.record_verified(asset, path)
     return path, filler.summary()
-

@@ -19,6 +19,8 @@ ASSETS_ENV_VAR = "COURSE_ASSETS"
 SHARED_ENV_VAR = "COURSE_SHARED"
 #: Environment variable naming the folder fetched assets go to (default: the checkout).
 CACHE_ENV_VAR = "COURSE_ASSETS_CACHE"
+
+
 def shared_root() -> Path | None:
     """The ``../shared`` mirror beside the checkout (``$COURSE_SHARED``; None when set empty).
 
@@ -51,6 +53,7 @@ def search_roots() -> list[Path]:
     roots.append(cache_root())
     return roots
 
+
 def candidates(name: str) -> list[Path]:
     """Every path where asset ``name`` may be, in lookup order."""
     asset = registry.get(name)
@@ -58,4 +61,3 @@ def candidates(name: str) -> list[Path]:
     for extra in asset.extra_locations:
         paths.extend(extra())
     return paths
-

@@ -10,12 +10,13 @@ Example:
 from __future__ import annotations
 
 import os
+from collections.abc import Iterable, Sequence
 from pathlib import Path
-from typing import Iterable, Sequence
 
 from utils.assets import checksums, fetching, lookup, registry, resolver
 from utils.assets.registry import Asset
 from utils.errors import AssetError
+
 
 def _one_line(text: str) -> str:
     return " ".join(str(text).split())
@@ -55,8 +56,7 @@ def _stand_in(name: str) -> str | None:
     return None
 
 
-def ensure(names: Iterable[str] | None = None, progress: bool = True,
-           download: bool | None = None) -> list[str]:
+def ensure(names: Iterable[str] | None = None, progress: bool = True, download: bool | None = None) -> list[str]:
     """Make every asset available: verify what is there, get what is missing (the setup step).
 
     Mirrors first (``$COURSE_ASSETS``, ``../shared``): an asset found there costs no network call.
@@ -90,13 +90,19 @@ def ensure(names: Iterable[str] | None = None, progress: bool = True,
             lines.append(_line(name, "ok", str(path)))
             continue
         if asset.replaced_by and _present(asset.replaced_by):
-            lines.append(_line(name, "not needed", f"asset {asset.replaced_by!r} is present and holds "
-                                                   f"everything this one has"))
+            lines.append(
+                _line(name, "not needed", f"asset {asset.replaced_by!r} is present and holds everything this one has")
+            )
             continue
         stand_in = _stand_in(name)
         if stand_in and not download and not corrupt:
-            lines.append(_line(name, "optional", f"not in the mirror {mirror_folder}; asset {stand_in!r} "
-                                                 f"serves instead. {asset.how_to_get}"))
+            lines.append(
+                _line(
+                    name,
+                    "optional",
+                    f"not in the mirror {mirror_folder}; asset {stand_in!r} serves instead. {asset.how_to_get}",
+                )
+            )
             continue
         if asset.derived or not asset.fetchable or not download:
             state = "CORRUPT" if corrupt else "MISSING"
@@ -110,8 +116,9 @@ def ensure(names: Iterable[str] | None = None, progress: bool = True,
     return lines
 
 
-def mirror(directory: str | os.PathLike, names: Iterable[str] | None = None, progress: bool = True,
-           download: bool = True) -> list[str]:
+def mirror(
+    directory: str | os.PathLike, names: Iterable[str] | None = None, progress: bool = True, download: bool = True
+) -> list[str]:
     """Copy (or fetch) and verify assets into ``directory``, laid out like ``../shared``.
 
     The result works as ``COURSE_ASSETS=directory`` on a machine without the network. Copies
@@ -150,8 +157,13 @@ def mirror(directory: str | os.PathLike, names: Iterable[str] | None = None, pro
             lines.append(_line(name, state, f"{path}: {summary}"))
         except AssetError as error:
             if asset.replaced_by and not asset.fetchable:
-                lines.append(_line(name, "skipped", f"no copy on this machine and no public download; "
-                                                    f"asset {asset.replaced_by!r} replaces it"))
+                lines.append(
+                    _line(
+                        name,
+                        "skipped",
+                        f"no copy on this machine and no public download; asset {asset.replaced_by!r} replaces it",
+                    )
+                )
             else:
                 lines.append(_line(name, "MISSING", str(error)))
     return lines
@@ -206,4 +218,3 @@ def status_table() -> str:
 
 def _failures(lines: Sequence[str]) -> list[str]:
     return [line.split()[0] for line in lines if line.split()[1] in ("MISSING", "CORRUPT")]
-

@@ -1,7 +1,7 @@
 """Recipes: files of a data set computed from another pinned file (LFW's folds 1-2 ``pairs.txt``/``pairs.csv``).
 
 Example:
-    >>> sorted(_RECIPES)
+    >>> sorted(RECIPES)
     ['lfw_pairs_csv_folds_1_2', 'lfw_pairs_txt_folds_1_2']
 """
 
@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import csv
 import io
-from typing import Callable
+from collections.abc import Callable
 
 from utils.assets import registry
+
 
 def _lfw_first_folds(pairs: bytes, folds: int) -> bytes:
     r"""The first ``folds`` folds of an official LFW ``pairs.txt``, with its header rewritten.
@@ -22,7 +23,7 @@ def _lfw_first_folds(pairs: bytes, folds: int) -> bytes:
     """
     lines = pairs.decode("ascii").splitlines()
     _, per_fold = (int(value) for value in lines[0].split())
-    kept = lines[1:1 + folds * 2 * per_fold]
+    kept = lines[1 : 1 + folds * 2 * per_fold]
     return (f"{folds}\t{per_fold}\n" + "".join(line + "\n" for line in kept)).encode("ascii")
 
 
@@ -46,17 +47,32 @@ def _lfw_pairs_csv(pairs: bytes) -> bytes:
             name_a, number_a, name_b, number_b = fields[0], fields[1], fields[0], fields[2]
         else:
             name_a, number_a, name_b, number_b = fields
-        writer.writerow([index // (2 * per_fold) + 1, int(len(fields) == 3),
-                         f"images/{name_a}/{name_a}_{int(number_a):04d}.jpg",
-                         f"images/{name_b}/{name_b}_{int(number_b):04d}.jpg", name_a, name_b])
+        writer.writerow(
+            [
+                index // (2 * per_fold) + 1,
+                int(len(fields) == 3),
+                f"images/{name_a}/{name_a}_{int(number_a):04d}.jpg",
+                f"images/{name_b}/{name_b}_{int(number_b):04d}.jpg",
+                name_a,
+                name_b,
+            ]
+        )
     return text.getvalue().encode("ascii")
 
 
-#: recipe name -> (function of the input's bytes, input URL, input sha256).
-_RECIPES: dict[str, tuple[Callable[[bytes], bytes], str, str]] = {
-    "lfw_pairs_txt_folds_1_2": (lambda pairs: _lfw_first_folds(pairs, 2), registry.LFW_PAIRS_URL, registry.LFW_PAIRS_SHA256),
-    "lfw_pairs_csv_folds_1_2": (lambda pairs: _lfw_pairs_csv(_lfw_first_folds(pairs, 2)), registry.LFW_PAIRS_URL,
-                                registry.LFW_PAIRS_SHA256),
+#: recipe name -> (function of the input's bytes, input URL, input sha256); a manifest's
+#: ``derive:<recipe name>`` origin names one (:mod:`utils.assets.fetching` runs it).
+RECIPES: dict[str, tuple[Callable[[bytes], bytes], str, str]] = {
+    "lfw_pairs_txt_folds_1_2": (
+        lambda pairs: _lfw_first_folds(pairs, 2),
+        registry.LFW_PAIRS_URL,
+        registry.LFW_PAIRS_SHA256,
+    ),
+    "lfw_pairs_csv_folds_1_2": (
+        lambda pairs: _lfw_pairs_csv(_lfw_first_folds(pairs, 2)),
+        registry.LFW_PAIRS_URL,
+        registry.LFW_PAIRS_SHA256,
+    ),
 }
-_RECIPE_INPUT_SIZES = {registry.LFW_PAIRS_SHA256: 155_335}
-
+#: input sha256 -> its size in bytes, to find a local copy of the input before downloading it.
+RECIPE_INPUT_SIZES = {registry.LFW_PAIRS_SHA256: 155_335}

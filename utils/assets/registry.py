@@ -15,8 +15,8 @@ from __future__ import annotations
 import dataclasses
 import importlib.util
 import os
+from collections.abc import Callable, Iterable
 from pathlib import Path
-from typing import Callable, Iterable
 
 #: Folder of the per-file manifests and of the package's own data files (``utils/asset_registry``).
 REGISTRY_DIR = Path(__file__).resolve().parent.parent / "asset_registry"
@@ -34,8 +34,12 @@ VGG19_FULL_URLS = (
     f"https://storage.googleapis.com/tensorflow/keras-applications/vgg19/{VGG19_FULL_FILENAME}",
     f"https://github.com/fchollet/deep-learning-models/releases/download/v0.1/{VGG19_FULL_FILENAME}",
 )
-DLIB_DAT_URL = (f"{GITHUB_RAW}/ageitgey/face_recognition_models/e67de717267507d1e9246de95692eb8be736ab61/"
-                "face_recognition_models/models/dlib_face_recognition_resnet_model_v1.dat")
+DLIB_DAT_URL = (
+    f"{GITHUB_RAW}/ageitgey/face_recognition_models/e67de717267507d1e9246de95692eb8be736ab61/"
+    "face_recognition_models/models/dlib_face_recognition_resnet_model_v1.dat"
+)
+
+
 @dataclasses.dataclass(frozen=True)
 class ManifestEntry:
     """One file of a data-set asset.
@@ -118,8 +122,7 @@ def _face_recognition_models_dat() -> Iterable[Path]:
         return []
     if spec is None or not spec.submodule_search_locations:
         return []
-    return [Path(p) / "models" / "dlib_face_recognition_resnet_model_v1.dat"
-            for p in spec.submodule_search_locations]
+    return [Path(p) / "models" / "dlib_face_recognition_resnet_model_v1.dat" for p in spec.submodule_search_locations]
 
 
 def _keras_cache_vgg19() -> Iterable[Path]:
@@ -128,8 +131,10 @@ def _keras_cache_vgg19() -> Iterable[Path]:
     return [keras_home / "models" / VGG19_FULL_FILENAME]
 
 
-_FETCH_HINT = ("run `python -m utils.assets fetch {name}` (or `make setup`) on a connected machine, "
-               "or set COURSE_ASSETS to a mirror folder made with `python -m utils.assets mirror DIR`")
+_FETCH_HINT = (
+    "run `python -m utils.assets fetch {name}` (or `make setup`) on a connected machine, "
+    "or set COURSE_ASSETS to a mirror folder made with `python -m utils.assets mirror DIR`"
+)
 
 REGISTRY: dict[str, Asset] = {
     asset.name: asset
@@ -263,6 +268,7 @@ REGISTRY: dict[str, Asset] = {
     ]
 }
 
+
 def get(name: str) -> Asset:
     """Return the registry entry for ``name``.
 
@@ -277,4 +283,3 @@ def get(name: str) -> Asset:
         return REGISTRY[name]
     except KeyError:
         raise ValueError(f"unknown asset {name!r}; known assets: {', '.join(sorted(REGISTRY))}") from None
-

@@ -7,12 +7,13 @@ Example:
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Sequence
 
 from utils.assets import checksums, fetching, lookup, registry
 from utils.assets.registry import Asset
 from utils.errors import AssetError
+
 
 def _search(asset: Asset) -> tuple[Path | None, list[str], list[Path]]:
     """``(first verified path or None, errors of corrupt copies, every path searched)``."""
@@ -31,9 +32,11 @@ def _search(asset: Asset) -> tuple[Path | None, list[str], list[Path]]:
 
 def _missing_error(asset: Asset, searched: Sequence[Path]) -> AssetError:
     places = "\n  ".join(str(p) for p in searched)
-    return AssetError(f"asset {asset.name!r} ({asset.filename}) was not found. Looked in:\n  {places}\n"
-                      f"How to get it: {asset.how_to_get}\nSource: {asset.source}; licence: {asset.licence}",
-                      missing=True)
+    return AssetError(
+        f"asset {asset.name!r} ({asset.filename}) was not found. Looked in:\n  {places}\n"
+        f"How to get it: {asset.how_to_get}\nSource: {asset.source}; licence: {asset.licence}",
+        missing=True,
+    )
 
 
 def resolve(name: str, download: bool = False, progress: bool = False) -> Path:
@@ -81,4 +84,3 @@ def find(name: str) -> Path | None:
         if getattr(error, "missing", False):
             return None
         raise
-

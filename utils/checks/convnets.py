@@ -1,12 +1,15 @@
-"""Checks for the convolution exercises (notebooks 05-06): output sizes, parameter counts, receptive fields."""
+"""Checks for the convolution exercises (notebooks 05-06): output sizes, parameter counts, receptive fields.
+
+Each result is an int (a size, a count), except the receptive field's start (a float): a float
+where an int is asked fails, as it would make the shapes that notebook 06 prints fractional.
+"""
 
 from __future__ import annotations
 
 import math
-from typing import Callable
+from collections.abc import Callable
 
-from utils.checks._core import ExerciseCheck, hidden_rng, register, run_check
-from utils.checks._framework import Case, Mistake
+from utils.checks.declaration import Case, Exercise, Mistake, hidden_rng
 from utils.convnets import arithmetic
 
 __all__ = ["check_conv_output_size", "check_conv_param_count", "check_receptive_field_step"]
@@ -14,6 +17,7 @@ __all__ = ["check_conv_output_size", "check_conv_param_count", "check_receptive_
 
 # Output size: conv_output_size(n, f, p, s) -> floor((n + 2p - f) / s) + 1
 # ----------------------------------------------------------------------------------------------
+
 
 def _output_size(n, f, p, s):
     """The library's reference, in the exercise's argument order."""
@@ -49,39 +53,70 @@ def _output_size_cases(context=None, seed=None) -> list[Case]:
 
 def _output_size_mistakes(context=None) -> list[Mistake]:
     return [
-        Mistake("forgot + 1", "count the first window too: floor((n + 2p - f) / s) + 1. With n = f "
-                "there is exactly one position, not zero.", lambda n, f, p, s: (n + 2 * p - f) // s),
-        Mistake("forgot the padding", "padding adds p zeros on EACH side, so the padded length is "
-                "n + 2p.", lambda n, f, p, s: (n - f) // s + 1),
-        Mistake("padding on one side only", "padding adds p zeros on BOTH sides: use n + 2*p, not n + p.",
-                lambda n, f, p, s: (n + p - f) // s + 1),
-        Mistake("no floor", "a window that does not fit entirely is not computed: round DOWN with "
-                "integer division (n + 2*p - f) // s, then add 1.", lambda n, f, p, s: (n + 2 * p - f) / s + 1),
-        Mistake("rounded up", "round DOWN (floor, `//`): a window hanging past the end is dropped.",
-                lambda n, f, p, s: math.ceil((n + 2 * p - f) / s) + 1),
-        Mistake("rounded to the nearest", "round DOWN with integer division (n + 2*p - f) // s: round() "
-                "turns 1.75 steps into 2, counting a window that hangs past the end of the input.",
-                lambda n, f, p, s: int(round((n + 2 * p - f) / s)) + 1),
-        Mistake("forgot the stride", "divide the number of steps by the stride s before adding 1.",
-                lambda n, f, p, s: (n + 2 * p - f) + 1),
-        Mistake("stride applied to everything", "only the steps (n + 2p - f) are divided by s; the "
-                "+ 1 (the first window) comes after the division.", lambda n, f, p, s: (n + 2 * p - f + 1) // s),
-        Mistake("operator precedence", "`//` binds tighter than `+` and `-`: n + 2 * p - f // s + 1 divides "
-                "only f. Put the steps in parentheses: (n + 2 * p - f) // s + 1.",
-                lambda n, f, p, s: n + 2 * p - f // s + 1),
+        Mistake(
+            "forgot + 1",
+            "count the first window too: floor((n + 2p - f) / s) + 1. With n = f "
+            "there is exactly one position, not zero.",
+            lambda n, f, p, s: (n + 2 * p - f) // s,
+        ),
+        Mistake(
+            "forgot the padding",
+            "padding adds p zeros on EACH side, so the padded length is n + 2p.",
+            lambda n, f, p, s: (n - f) // s + 1,
+        ),
+        Mistake(
+            "padding on one side only",
+            "padding adds p zeros on BOTH sides: use n + 2*p, not n + p.",
+            lambda n, f, p, s: (n + p - f) // s + 1,
+        ),
+        Mistake(
+            "no floor",
+            "a window that does not fit entirely is not computed: round DOWN with "
+            "integer division (n + 2*p - f) // s, then add 1.",
+            lambda n, f, p, s: (n + 2 * p - f) / s + 1,
+        ),
+        Mistake(
+            "rounded up",
+            "round DOWN (floor, `//`): a window hanging past the end is dropped.",
+            lambda n, f, p, s: math.ceil((n + 2 * p - f) / s) + 1,
+        ),
+        Mistake(
+            "rounded to the nearest",
+            "round DOWN with integer division (n + 2*p - f) // s: round() "
+            "turns 1.75 steps into 2, counting a window that hangs past the end of the input.",
+            lambda n, f, p, s: int(round((n + 2 * p - f) / s)) + 1,
+        ),
+        Mistake(
+            "forgot the stride",
+            "divide the number of steps by the stride s before adding 1.",
+            lambda n, f, p, s: (n + 2 * p - f) + 1,
+        ),
+        Mistake(
+            "stride applied to everything",
+            "only the steps (n + 2p - f) are divided by s; the + 1 (the first window) comes after the division.",
+            lambda n, f, p, s: (n + 2 * p - f + 1) // s,
+        ),
+        Mistake(
+            "operator precedence",
+            "`//` binds tighter than `+` and `-`: n + 2 * p - f // s + 1 divides "
+            "only f. Put the steps in parentheses: (n + 2 * p - f) // s + 1.",
+            lambda n, f, p, s: n + 2 * p - f // s + 1,
+        ),
     ]
 
 
-register(ExerciseCheck(
-    "conv_output_size", _output_size, _output_size_cases, mistakes=_output_size_mistakes, rtol=0, atol=0,
-    arg_names=("n", "f", "p", "s"), answer_key=("utils.convnets.arithmetic.conv_output_length",
-                                                "utils.convnets.arithmetic.conv_output_shape"),
-    generic_hint="Check each term of ⌊(n + 2p − f)/s⌋ + 1 against the case above: the padded length n + 2p, "
-                 "minus the window f, divided by the stride s and rounded down (//), plus 1 for the first window."))
-
-
+@Exercise.declare(
+    reference=_output_size,
+    cases=_output_size_cases,
+    mistakes=_output_size_mistakes,
+    rtol=0,
+    atol=0,
+    answer_key=("utils.convnets.arithmetic.conv_output_length", "utils.convnets.arithmetic.conv_output_shape"),
+    hint="Check each term of ⌊(n + 2p − f)/s⌋ + 1 against the case above: the padded length n + 2p, minus the "
+    "window f, divided by the stride s and rounded down (//), plus 1 for the first window.",
+)
 def check_conv_output_size(conv_output_size: Callable) -> None:
-    """Check the exercise ``conv_output_size(n, f, p, s)`` (one spatial axis).
+    """Check the exercise ``conv_output_size(n, f, p, s)`` (one spatial axis); the result is an int.
 
     Args:
         conv_output_size: the learner's function.
@@ -89,11 +124,11 @@ def check_conv_output_size(conv_output_size: Callable) -> None:
     Returns:
         None; prints "All tests passed." when every case matches.
     """
-    run_check("conv_output_size", conv_output_size)
 
 
 # Parameter count: conv_param_count(f, rank, c_in, c_out) -> (f**rank * c_in + 1) * c_out
 # ----------------------------------------------------------------------------------------------
+
 
 def _param_count(f, rank, c_in, c_out):
     """The library's reference, in the exercise's argument order."""
@@ -122,37 +157,63 @@ def _param_cases(context=None, seed=None) -> list[Case]:
 
 def _param_mistakes(context=None) -> list[Mistake]:
     return [
-        Mistake("forgot the bias", "each filter also has one bias: (f**rank * c_in + 1) * c_out.",
-                lambda f, rank, c_in, c_out: f ** rank * c_in * c_out),
-        Mistake("forgot the input channels", "a filter spans ALL input channels: it has f**rank * c_in "
-                "weights.", lambda f, rank, c_in, c_out: (f ** rank + 1) * c_out),
-        Mistake("one bias per weight", "there is one bias per filter, not one per weight: "
-                "(f**rank * c_in + 1) * c_out.", lambda f, rank, c_in, c_out: 2 * f ** rank * c_in * c_out),
-        Mistake("f * rank instead of f ** rank", "a filter of size f in `rank` dimensions has f**rank "
-                "positions (f*f for 2-D, f*f*f for 3-D), not f*rank.",
-                lambda f, rank, c_in, c_out: (f * rank * c_in + 1) * c_out),
-        Mistake("bias per input channel", "the bias is added once per filter (output channel): "
-                "(f**rank * c_in + 1) * c_out.", lambda f, rank, c_in, c_out: (f ** rank + 1) * c_in * c_out),
-        Mistake("one bias for the whole layer", "each of the c_out filters has its own bias: "
-                "(f**rank * c_in + 1) * c_out, not f**rank * c_in * c_out + 1.",
-                lambda f, rank, c_in, c_out: f ** rank * c_in * c_out + 1),
-        Mistake("parentheses missing", "`*` binds tighter than `+`: f**rank * c_in + 1 * c_out adds c_out once. "
-                "Put one filter's count in parentheses: (f**rank * c_in + 1) * c_out.",
-                lambda f, rank, c_in, c_out: f ** rank * c_in + c_out),
-        Mistake("rank hard-coded to 2", "use the argument rank: a filter has f**rank weights per input channel "
-                "(f for 1-D, f*f for 2-D, f*f*f for 3-D).", lambda f, rank, c_in, c_out: (f ** 2 * c_in + 1) * c_out),
+        Mistake(
+            "forgot the bias",
+            "each filter also has one bias: (f**rank * c_in + 1) * c_out.",
+            lambda f, rank, c_in, c_out: f**rank * c_in * c_out,
+        ),
+        Mistake(
+            "forgot the input channels",
+            "a filter spans ALL input channels: it has f**rank * c_in weights.",
+            lambda f, rank, c_in, c_out: (f**rank + 1) * c_out,
+        ),
+        Mistake(
+            "one bias per weight",
+            "there is one bias per filter, not one per weight: (f**rank * c_in + 1) * c_out.",
+            lambda f, rank, c_in, c_out: 2 * f**rank * c_in * c_out,
+        ),
+        Mistake(
+            "f * rank instead of f ** rank",
+            "a filter of size f in `rank` dimensions has f**rank positions (f*f for 2-D, f*f*f for 3-D), not f*rank.",
+            lambda f, rank, c_in, c_out: (f * rank * c_in + 1) * c_out,
+        ),
+        Mistake(
+            "bias per input channel",
+            "the bias is added once per filter (output channel): (f**rank * c_in + 1) * c_out.",
+            lambda f, rank, c_in, c_out: (f**rank + 1) * c_in * c_out,
+        ),
+        Mistake(
+            "one bias for the whole layer",
+            "each of the c_out filters has its own bias: (f**rank * c_in + 1) * c_out, not f**rank * c_in * c_out + 1.",
+            lambda f, rank, c_in, c_out: f**rank * c_in * c_out + 1,
+        ),
+        Mistake(
+            "parentheses missing",
+            "`*` binds tighter than `+`: f**rank * c_in + 1 * c_out adds c_out once. "
+            "Put one filter's count in parentheses: (f**rank * c_in + 1) * c_out.",
+            lambda f, rank, c_in, c_out: f**rank * c_in + c_out,
+        ),
+        Mistake(
+            "rank hard-coded to 2",
+            "use the argument rank: a filter has f**rank weights per input channel "
+            "(f for 1-D, f*f for 2-D, f*f*f for 3-D).",
+            lambda f, rank, c_in, c_out: (f**2 * c_in + 1) * c_out,
+        ),
     ]
 
 
-register(ExerciseCheck(
-    "conv_param_count", _param_count, _param_cases, mistakes=_param_mistakes, rtol=0, atol=0,
-    arg_names=("f", "rank", "c_in", "c_out"), answer_key=("utils.convnets.arithmetic.conv_param_count",),
-    generic_hint="Count the parameters of ONE filter, f**rank weights for each of the c_in input channels plus "
-                 "one bias, then multiply by the number of filters: (f**rank * c_in + 1) * c_out."))
-
-
+@Exercise.declare(
+    reference=_param_count,
+    cases=_param_cases,
+    mistakes=_param_mistakes,
+    rtol=0,
+    atol=0,
+    answer_key=("utils.convnets.arithmetic.conv_param_count",),
+    hint="Count the parameters of ONE filter, f**rank weights for each of the c_in input channels plus one bias, "
+    "then multiply by the number of filters: (f**rank * c_in + 1) * c_out.",
+)
 def check_conv_param_count(conv_param_count: Callable) -> None:
-    """Check the exercise ``conv_param_count(f, rank, c_in, c_out)``.
+    """Check the exercise ``conv_param_count(f, rank, c_in, c_out)``; the result is an int.
 
     Args:
         conv_param_count: the learner's function.
@@ -160,15 +221,15 @@ def check_conv_param_count(conv_param_count: Callable) -> None:
     Returns:
         None; prints "All tests passed." when every case matches.
     """
-    run_check("conv_param_count", conv_param_count)
 
 
 # Receptive field: receptive_field_step(size, jump, start, k, s, p) -> (size, jump, start)
 # ----------------------------------------------------------------------------------------------
 
-def _rf_step(size, jump, start, k, s, p):
+
+def _rf_step(size_in, jump_in, start_in, k, s, p):
     """The library's reference (same argument order as the exercise)."""
-    return arithmetic.receptive_field_step(size, jump, start, k, s, p)
+    return arithmetic.receptive_field_step(size_in, jump_in, start_in, k, s, p)
 
 
 # What each case rules out: 1,1,0.0,3,1,1: k instead of k - 1, start at the window's edge;
@@ -191,50 +252,79 @@ def _rf_cases(context=None, seed=None) -> list[Case]:
             size, jump = int(rng.integers(1, 40)), int(rng.integers(1, 9))
             start, k = float(rng.integers(0, 20)) / 2, int(rng.integers(1, 8))
             s, p = int(rng.integers(1, 4)), int(rng.integers(0, 3))
-            cases.append(Case((size, jump, start, k, s, p), description=f"size_in={size}, jump_in={jump}, "
-                                                                     f"start_in={start}, k={k}, s={s}, p={p}"))
+            cases.append(
+                Case(
+                    (size, jump, start, k, s, p),
+                    description=f"size_in={size}, jump_in={jump}, start_in={start}, k={k}, s={s}, p={p}",
+                )
+            )
     return cases
 
 
 def _rf_mistakes(context=None) -> list[Mistake]:
     return [
-        Mistake("k instead of k - 1", "a window of k units adds k - 1 NEW neighbours: size = size_in + "
-                "(k - 1) * jump_in (a 1x1 convolution does not grow the field).",
-                lambda r, j, st, k, s, p: (r + k * j, j * s, st + ((k - 1) / 2 - p) * j)),
-        Mistake("forgot the jump", "neighbouring units of the previous layer are jump_in pixels apart, so "
-                "the field grows by (k - 1) * jump_in, not k - 1.",
-                lambda r, j, st, k, s, p: (r + (k - 1), j * s, st + ((k - 1) / 2 - p) * j)),
-        Mistake("used the new jump", "grow the field with the PREVIOUS layer's jump (jump_in), before "
-                "multiplying it by this layer's stride.",
-                lambda r, j, st, k, s, p: (r + (k - 1) * j * s, j * s, st + ((k - 1) / 2 - p) * j * s)),
-        Mistake("jump not updated", "the jump multiplies by the stride: jump = jump_in * s.",
-                lambda r, j, st, k, s, p: (r + (k - 1) * j, j, st + ((k - 1) / 2 - p) * j)),
-        Mistake("start ignores the padding", "padding moves the first window p units to the left: "
-                "start = start_in + ((k - 1) / 2 - p) * jump_in.",
-                lambda r, j, st, k, s, p: (r + (k - 1) * j, j * s, st + (k - 1) / 2 * j)),
-        Mistake("start without the jump", "the shift of the centre is measured in previous-layer units: "
-                "multiply ((k - 1) / 2 - p) by jump_in.",
-                lambda r, j, st, k, s, p: (r + (k - 1) * j, j * s, st + ((k - 1) / 2 - p))),
-        Mistake("start at the window's edge", "start is the CENTRE of the first field: the window's "
-                "first element is (k - 1) / 2 units before its centre.",
-                lambda r, j, st, k, s, p: (r + (k - 1) * j, j * s, st - p * j)),
-        Mistake("k hard-coded to 3", "use the argument k (the window size of THIS layer), not 3: a 2x2 pool "
-                "or an 11x11 convolution grows the field by (k - 1) * jump_in.",
-                lambda r, j, st, k, s, p: (r + 2 * j, j * s, st + (1 - p) * j)),
+        Mistake(
+            "k instead of k - 1",
+            "a window of k units adds k - 1 NEW neighbours: size = size_in + "
+            "(k - 1) * jump_in (a 1x1 convolution does not grow the field).",
+            lambda r, j, st, k, s, p: (r + k * j, j * s, st + ((k - 1) / 2 - p) * j),
+        ),
+        Mistake(
+            "forgot the jump",
+            "neighbouring units of the previous layer are jump_in pixels apart, so "
+            "the field grows by (k - 1) * jump_in, not k - 1.",
+            lambda r, j, st, k, s, p: (r + (k - 1), j * s, st + ((k - 1) / 2 - p) * j),
+        ),
+        Mistake(
+            "used the new jump",
+            "grow the field with the PREVIOUS layer's jump (jump_in), before multiplying it by this layer's stride.",
+            lambda r, j, st, k, s, p: (r + (k - 1) * j * s, j * s, st + ((k - 1) / 2 - p) * j * s),
+        ),
+        Mistake(
+            "jump not updated",
+            "the jump multiplies by the stride: jump = jump_in * s.",
+            lambda r, j, st, k, s, p: (r + (k - 1) * j, j, st + ((k - 1) / 2 - p) * j),
+        ),
+        Mistake(
+            "start ignores the padding",
+            "padding moves the first window p units to the left: start = start_in + ((k - 1) / 2 - p) * jump_in.",
+            lambda r, j, st, k, s, p: (r + (k - 1) * j, j * s, st + (k - 1) / 2 * j),
+        ),
+        Mistake(
+            "start without the jump",
+            "the shift of the centre is measured in previous-layer units: multiply ((k - 1) / 2 - p) by jump_in.",
+            lambda r, j, st, k, s, p: (r + (k - 1) * j, j * s, st + ((k - 1) / 2 - p)),
+        ),
+        Mistake(
+            "start at the window's edge",
+            "start is the CENTRE of the first field: the window's "
+            "first element is (k - 1) / 2 units before its centre.",
+            lambda r, j, st, k, s, p: (r + (k - 1) * j, j * s, st - p * j),
+        ),
+        Mistake(
+            "k hard-coded to 3",
+            "use the argument k (the window size of THIS layer), not 3: a 2x2 pool "
+            "or an 11x11 convolution grows the field by (k - 1) * jump_in.",
+            lambda r, j, st, k, s, p: (r + 2 * j, j * s, st + (1 - p) * j),
+        ),
     ]
 
 
-register(ExerciseCheck(
-    "receptive_field_step", _rf_step, _rf_cases, mistakes=_rf_mistakes, rtol=0, atol=1e-9,
-    arg_names=("size_in", "jump_in", "start_in", "k", "s", "p"),
+@Exercise.declare(
+    reference=_rf_step,
+    cases=_rf_cases,
+    mistakes=_rf_mistakes,
+    rtol=0,
+    atol=1e-9,
     answer_key=("utils.convnets.arithmetic.receptive_field_step", "utils.convnets.arithmetic.receptive_fields"),
-    generic_hint="Check each of the three values against the case above, with this layer's k, s, p and the "
-                 "previous layer's values: size = size_in + (k - 1) * jump_in, jump = jump_in * s, "
-                 "start = start_in + ((k - 1) / 2 - p) * jump_in."))
-
-
+    hint="Check each of the three values against the case above, with this layer's k, s, p and the previous "
+    "layer's values: size = size_in + (k - 1) * jump_in, jump = jump_in * s, "
+    "start = start_in + ((k - 1) / 2 - p) * jump_in.",
+)
 def check_receptive_field_step(receptive_field_step: Callable) -> None:
-    """Check the exercise ``receptive_field_step(size_in, jump_in, start_in, k, s, p)``.
+    """Check the exercise ``receptive_field_step(size_in, jump_in, start_in, k, s, p)`` -> ``(size, jump, start)``.
+
+    ``size`` and ``jump`` are ints, ``start`` a float.
 
     Args:
         receptive_field_step: the learner's function.
@@ -242,4 +332,3 @@ def check_receptive_field_step(receptive_field_step: Callable) -> None:
     Returns:
         None; prints "All tests passed." when every case matches.
     """
-    run_check("receptive_field_step", receptive_field_step)

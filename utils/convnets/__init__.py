@@ -6,6 +6,9 @@
   unit likes best (feature visualisation by gradient ascent);
 * :mod:`utils.convnets.synthetic` — generated ECG-like signals and CT-like volumes for the Conv1D
   and Conv3D lessons.
+* :mod:`utils.convnets.widgets` — the notebooks' controls: the unit explorer (notebook 05) and
+  "predict before you run" (notebook 06); imported by module path, like the bar chart, so that
+  importing the package does not import ipywidgets.
 
 What the notebooks use is re-exported here, so a notebook needs one import block::
 
@@ -27,17 +30,31 @@ Example:
 from utils.convnets import arithmetic
 from utils.convnets.arithmetic import model_receptive_fields
 from utils.convnets.synthetic import ECG_ABNORMALITIES, make_ecg_dataset, make_volume_dataset
-from utils.convnets.visualize import (activation_maxima, load_collection, pick_units, top_patches, unit_activations,
-                                      visualize_units)
+from utils.convnets.visualize import (
+    activation_maxima,
+    load_collection,
+    pick_units,
+    top_patches,
+    unit_activations,
+    visualize_units,
+)
 
 # What notebooks 05-06 use; everything else is imported from its module
 # (``from utils.convnets.arithmetic import conv_output_length``), the bar chart too
 # (``from utils.convnets.visualize import plot_grouped_bars``).
 __all__ = [
     # arithmetic (notebook 06 calls the module's functions by their module name)
-    "arithmetic", "model_receptive_fields",
+    "arithmetic",
+    "model_receptive_fields",
     # visualize
-    "activation_maxima", "load_collection", "pick_units", "top_patches", "unit_activations", "visualize_units",
+    "activation_maxima",
+    "load_collection",
+    "pick_units",
+    "top_patches",
+    "unit_activations",
+    "visualize_units",
     # synthetic
-    "ECG_ABNORMALITIES", "make_ecg_dataset", "make_volume_dataset",
+    "ECG_ABNORMALITIES",
+    "make_ecg_dataset",
+    "make_volume_dataset",
 ]

@@ -53,7 +53,7 @@ from __future__ import annotations
 import dataclasses
 import math
 import operator
-from typing import Iterable, Sequence
+from collections.abc import Iterable, Sequence
 
 from utils.errors import UsageError
 
@@ -63,6 +63,7 @@ PADDINGS = ("valid", "same")
 
 # Argument checks
 # ----------------------------------------------------------------------------------------------
+
 
 def _positive_int(value, name: str) -> int:
     """Return ``value`` as an int >= 1 (numpy integers accepted; bools and floats rejected)."""
@@ -88,8 +89,7 @@ def _per_axis(value, rank: int, name: str) -> tuple[int, ...]:
     """Expand an int to ``rank`` copies, or check that a sequence has ``rank`` positive entries."""
     if isinstance(value, (list, tuple)):
         if len(value) != rank:
-            raise UsageError(f"{name} has {len(value)} entries {tuple(value)} but the input has "
-                             f"{rank} spatial axes")
+            raise UsageError(f"{name} has {len(value)} entries {tuple(value)} but the input has {rank} spatial axes")
         return tuple(_positive_int(entry, name) for entry in value)
     return (_positive_int(value, name),) * rank
 
@@ -101,6 +101,7 @@ def _effective_size(kernel_size: int, dilation: int) -> int:
 
 # Output sizes and padding
 # ----------------------------------------------------------------------------------------------
+
 
 def same_padding(input_length: int, kernel_size: int, stride: int = 1, dilation: int = 1) -> tuple[int, int]:
     """Zeros added before and after an axis by Keras/TensorFlow ``padding="same"``.
@@ -130,8 +131,7 @@ def same_padding(input_length: int, kernel_size: int, stride: int = 1, dilation:
     return total // 2, total - total // 2
 
 
-def conv_output_length(input_length: int, kernel_size: int, stride: int = 1, padding="valid",
-                       dilation: int = 1) -> int:
+def conv_output_length(input_length: int, kernel_size: int, stride: int = 1, padding="valid", dilation: int = 1) -> int:
     """Number of output positions along one axis: ``floor((N + 2p - F) / S) + 1``.
 
     Args:
@@ -163,13 +163,15 @@ def conv_output_length(input_length: int, kernel_size: int, stride: int = 1, pad
     pad = 0 if isinstance(padding, str) and padding.lower() == "valid" else _explicit_padding(padding)
     span = input_length + 2 * pad - effective
     if span < 0:
-        raise UsageError(f"a window of {effective} does not fit in an input of {input_length} padded "
-                         f"with {pad} on each side")
+        raise UsageError(
+            f"a window of {effective} does not fit in an input of {input_length} padded with {pad} on each side"
+        )
     return span // stride + 1
 
 
-def conv_output_shape(input_shape: Sequence[int], filters: int | None, kernel_size, strides=1,
-                      padding="valid", dilation_rate=1) -> tuple[int, ...]:
+def conv_output_shape(
+    input_shape: Sequence[int], filters: int | None, kernel_size, strides=1, padding="valid", dilation_rate=1
+) -> tuple[int, ...]:
     """Output shape (without the batch axis) of a channels-last ConvND or poolND layer.
 
     Args:
@@ -194,15 +196,16 @@ def conv_output_shape(input_shape: Sequence[int], filters: int | None, kernel_si
     """
     input_shape = tuple(input_shape)
     if not 2 <= len(input_shape) <= 4:
-        raise UsageError(f"input_shape must be (*spatial, channels) with 1 to 3 spatial axes; "
-                         f"got {input_shape}")
+        raise UsageError(f"input_shape must be (*spatial, channels) with 1 to 3 spatial axes; got {input_shape}")
     channels = _positive_int(input_shape[-1], "channels")
     rank = len(input_shape) - 1
     kernels = _per_axis(kernel_size, rank, "kernel_size")
     stride_list = _per_axis(strides, rank, "strides")
     dilations = _per_axis(dilation_rate, rank, "dilation_rate")
-    spatial = tuple(conv_output_length(length, kernel, stride, padding, dilation)
-                    for length, kernel, stride, dilation in zip(input_shape[:-1], kernels, stride_list, dilations))
+    spatial = tuple(
+        conv_output_length(length, kernel, stride, padding, dilation)
+        for length, kernel, stride, dilation in zip(input_shape[:-1], kernels, stride_list, dilations)
+    )
     out_channels = channels if filters is None else _positive_int(filters, "filters")
     return spatial + (out_channels,)
 
@@ -210,8 +213,10 @@ def conv_output_shape(input_shape: Sequence[int], filters: int | None, kernel_si
 # Parameter counts
 # ----------------------------------------------------------------------------------------------
 
-def conv_param_count(kernel_size, in_channels: int, out_channels: int, rank: int | None = None,
-                     use_bias: bool = True) -> int:
+
+def conv_param_count(
+    kernel_size, in_channels: int, out_channels: int, rank: int | None = None, use_bias: bool = True
+) -> int:
     """Trainable parameters of a ConvND layer: ``(prod(F) * C_in + 1) * C_out``.
 
     Args:
@@ -256,8 +261,10 @@ def dense_param_count(in_features: int, out_features: int, use_bias: bool = True
 # Receptive fields
 # ----------------------------------------------------------------------------------------------
 
-def receptive_field_step(size_in: int, jump_in: int, start_in: float, kernel_size: int, stride: int,
-                         padding: int) -> tuple[int, int, float]:
+
+def receptive_field_step(
+    size_in: int, jump_in: int, start_in: float, kernel_size: int, stride: int, padding: int
+) -> tuple[int, int, float]:
     """Apply one layer (window ``kernel_size``, ``stride``, ``padding`` zeros before) along one axis.
 
     Args:
@@ -330,8 +337,10 @@ class ReceptiveField:
 
     def _check_position(self, position: Sequence[int]) -> None:
         if len(position) != len(self.size):
-            raise UsageError(f"position {tuple(position)} has {len(position)} axes; layer {self.name} "
-                             f"has {len(self.size)} spatial axes")
+            raise UsageError(
+                f"position {tuple(position)} has {len(position)} axes; layer {self.name} "
+                f"has {len(self.size)} spatial axes"
+            )
 
 
 @dataclasses.dataclass(frozen=True)
@@ -356,8 +365,9 @@ class LayerSpec:
     padding: object = "valid"
 
 
-def _padding_before(padding, input_length: int | None, kernel_size: int, stride: int, dilation: int,
-                    layer_name: str) -> int:
+def _padding_before(
+    padding, input_length: int | None, kernel_size: int, stride: int, dilation: int, layer_name: str
+) -> int:
     """Zeros a layer adds before an axis (Keras' "valid", "same", "causal", or an explicit int)."""
     if isinstance(padding, int) and not isinstance(padding, bool):
         return padding
@@ -370,15 +380,18 @@ def _padding_before(padding, input_length: int | None, kernel_size: int, stride:
         if stride == 1:  # the split does not depend on the input length
             return (_effective_size(kernel_size, dilation) - 1) // 2
         if input_length is None:
-            raise UsageError(f"layer {layer_name}: 'same' padding with stride {stride} pads according "
-                             f"to the input size; give the input size (or build the model with a fixed "
-                             f"input shape)")
+            raise UsageError(
+                f"layer {layer_name}: 'same' padding with stride {stride} pads according "
+                f"to the input size; give the input size (or build the model with a fixed "
+                f"input shape)"
+            )
         return same_padding(input_length, kernel_size, stride, dilation)[0]
     raise UsageError(f"layer {layer_name}: unknown padding {padding!r}")
 
 
-def receptive_fields(layers: Iterable[LayerSpec], input_size: int | None = None,
-                     rank: int = 2) -> dict[str, ReceptiveField]:
+def receptive_fields(
+    layers: Iterable[LayerSpec], input_size: int | None = None, rank: int = 2
+) -> dict[str, ReceptiveField]:
     """Receptive fields of a chain of convolution / pooling layers.
 
     Args:
@@ -411,11 +424,14 @@ def receptive_fields(layers: Iterable[LayerSpec], input_size: int | None = None,
 # Receptive fields of Keras models
 # ----------------------------------------------------------------------------------------------
 
+
 def _union(fields: list[ReceptiveField], name: str) -> ReceptiveField:
     """The field of a unit that sees the fields of all ``fields`` (element-wise merge layers)."""
     if len({field.jump for field in fields}) != 1:
-        raise UsageError(f"layer {name} merges inputs with different unit spacings "
-                         f"{[field.jump for field in fields]}: its units have no single receptive field")
+        raise UsageError(
+            f"layer {name} merges inputs with different unit spacings "
+            f"{[field.jump for field in fields]}: its units have no single receptive field"
+        )
     sizes, starts = [], []
     for axis in range(len(fields[0].size)):
         low = min(field.start[axis] - (field.size[axis] - 1) / 2 for field in fields)
@@ -425,8 +441,9 @@ def _union(fields: list[ReceptiveField], name: str) -> ReceptiveField:
     return ReceptiveField(name, tuple(sizes), fields[0].jump, tuple(starts))
 
 
-def _apply_window(field: ReceptiveField, name: str, kernel, strides, padding, dilation,
-                  input_spatial) -> ReceptiveField:
+def _apply_window(
+    field: ReceptiveField, name: str, kernel, strides, padding, dilation, input_spatial
+) -> ReceptiveField:
     """The field after a convolution or pooling window, axis by axis."""
     rank = len(field.size)
     kernels = _per_axis(kernel, rank, f"layer {name} kernel")
@@ -434,11 +451,15 @@ def _apply_window(field: ReceptiveField, name: str, kernel, strides, padding, di
     dilations = _per_axis(dilation, rank, f"layer {name} dilation")
     sizes, jumps, starts = [], [], []
     for axis in range(rank):
-        pad = _padding_before(padding, input_spatial[axis], kernels[axis], stride_list[axis],
-                              dilations[axis], name)
-        size, jump, start = receptive_field_step(field.size[axis], field.jump[axis], field.start[axis],
-                                                 _effective_size(kernels[axis], dilations[axis]),
-                                                 stride_list[axis], pad)
+        pad = _padding_before(padding, input_spatial[axis], kernels[axis], stride_list[axis], dilations[axis], name)
+        size, jump, start = receptive_field_step(
+            field.size[axis],
+            field.jump[axis],
+            field.start[axis],
+            _effective_size(kernels[axis], dilations[axis]),
+            stride_list[axis],
+            pad,
+        )
         sizes.append(size)
         jumps.append(jump)
         starts.append(start)
@@ -462,12 +483,28 @@ def _layer_field(operation, inputs: list[ReceptiveField], input_shapes, output_s
         return _union(inputs, name)
     field = inputs[0]
     layers = keras.layers
-    if isinstance(operation, (layers.Conv1DTranspose, layers.Conv2DTranspose, layers.Conv3DTranspose,
-                              layers.UpSampling1D, layers.UpSampling2D, layers.UpSampling3D)):
+    if isinstance(
+        operation,
+        (
+            layers.Conv1DTranspose,
+            layers.Conv2DTranspose,
+            layers.Conv3DTranspose,
+            layers.UpSampling1D,
+            layers.UpSampling2D,
+            layers.UpSampling3D,
+        ),
+    ):
         raise UsageError(f"layer {name}: up-sampling layers are not supported")
     if hasattr(operation, "kernel_size") and hasattr(operation, "strides"):
-        return _apply_window(field, name, operation.kernel_size, operation.strides, operation.padding,
-                             getattr(operation, "dilation_rate", 1), input_spatial)
+        return _apply_window(
+            field,
+            name,
+            operation.kernel_size,
+            operation.strides,
+            operation.padding,
+            getattr(operation, "dilation_rate", 1),
+            input_spatial,
+        )
     if hasattr(operation, "pool_size"):
         strides = operation.strides if operation.strides is not None else operation.pool_size
         return _apply_window(field, name, operation.pool_size, strides, operation.padding, 1, input_spatial)
@@ -479,12 +516,14 @@ def _layer_field(operation, inputs: list[ReceptiveField], input_shapes, output_s
         cropping = operation.cropping
         before = [cropping[0]] if isinstance(operation, layers.Cropping1D) else [pair[0] for pair in cropping]
         return _shift(field, name, before[:rank], +1)
-    if tuple(output_shape[1:1 + rank]) == tuple(input_shapes[0][1:1 + rank]):
+    if tuple(output_shape[1 : 1 + rank]) == tuple(input_shapes[0][1 : 1 + rank]):
         # element-wise, or acting on the channels only (e.g. a Reshape that splits the channel axis)
         return ReceptiveField(name, field.size, field.jump, field.start)
-    raise UsageError(f"layer {name} ({type(operation).__name__}) changes the spatial shape "
-                     f"{input_spatial} -> {tuple(output_shape[1:-1])} in a way model_receptive_fields "
-                     f"does not know")
+    raise UsageError(
+        f"layer {name} ({type(operation).__name__}) changes the spatial shape "
+        f"{input_spatial} -> {tuple(output_shape[1:-1])} in a way model_receptive_fields "
+        f"does not know"
+    )
 
 
 def model_receptive_fields(model) -> dict[str, ReceptiveField]:
@@ -527,10 +566,13 @@ def model_receptive_fields(model) -> dict[str, ReceptiveField]:
             fields[operation.name] = dataclasses.replace(image_field, name=operation.name)
             continue
         # the nodes of this model's graph are those whose spatial inputs we have already seen
-        nodes = [node for node in getattr(operation, "_inbound_nodes", [])
-                 if node.input_tensors
-                 and all(id(tensor) in by_tensor or len(tensor.shape) < rank + 2 for tensor in node.input_tensors)
-                 and any(id(tensor) in by_tensor for tensor in node.input_tensors)]
+        nodes = [
+            node
+            for node in getattr(operation, "_inbound_nodes", [])
+            if node.input_tensors
+            and all(id(tensor) in by_tensor or len(tensor.shape) < rank + 2 for tensor in node.input_tensors)
+            and any(id(tensor) in by_tensor for tensor in node.input_tensors)
+        ]
         if not nodes:
             continue
         if len(nodes) > 1:
@@ -540,8 +582,12 @@ def model_receptive_fields(model) -> dict[str, ReceptiveField]:
         outputs = [tensor for tensor in node.output_tensors if len(tensor.shape) >= rank + 2]
         if not outputs:
             continue
-        field = _layer_field(operation, [by_tensor[id(tensor)] for tensor in spatial_inputs],
-                             [tuple(tensor.shape) for tensor in spatial_inputs], tuple(outputs[0].shape))
+        field = _layer_field(
+            operation,
+            [by_tensor[id(tensor)] for tensor in spatial_inputs],
+            [tuple(tensor.shape) for tensor in spatial_inputs],
+            tuple(outputs[0].shape),
+        )
         for tensor in outputs:
             by_tensor[id(tensor)] = field
         fields[operation.name] = field

@@ -53,7 +53,7 @@ class SyntheticDataset:
     def __len__(self) -> int:
         return len(self.labels)
 
-    def split(self, fraction: float = 0.8) -> tuple["SyntheticDataset", "SyntheticDataset"]:
+    def split(self, fraction: float = 0.8) -> tuple[SyntheticDataset, SyntheticDataset]:
         """Split into a first part with ``fraction`` of the samples and the rest (samples are already shuffled).
 
         Example:
@@ -69,10 +69,13 @@ class SyntheticDataset:
         parts = []
         for part in (slice(0, cut), slice(cut, len(self))):
             # per-sample entries of info (lists as long as the data set) are split too
-            info = {key: value[part] if isinstance(value, list) and len(value) == len(self) else value
-                    for key, value in self.info.items()}
-            parts.append(SyntheticDataset(self.inputs[part], self.labels[part], self.class_names,
-                                          self.kinds[part], info))
+            info = {
+                key: value[part] if isinstance(value, list) and len(value) == len(self) else value
+                for key, value in self.info.items()
+            }
+            parts.append(
+                SyntheticDataset(self.inputs[part], self.labels[part], self.class_names, self.kinds[part], info)
+            )
         return parts[0], parts[1]
 
 
@@ -86,8 +89,13 @@ def _gaussian(time: np.ndarray, center: float, width: float, amplitude: float) -
     return amplitude * np.exp(-0.5 * ((time - center) / width) ** 2)
 
 
-def ecg_strip(rng: np.random.Generator, condition: str = "normal", duration: float = 4.0,
-              sampling_rate: float = 125.0, noise: float = 0.04) -> np.ndarray:
+def ecg_strip(
+    rng: np.random.Generator,
+    condition: str = "normal",
+    duration: float = 4.0,
+    sampling_rate: float = 125.0,
+    noise: float = 0.04,
+) -> np.ndarray:
     """Draw one ECG-like strip (millivolt-like units) for a given condition.
 
     Args:
@@ -110,25 +118,27 @@ def ecg_strip(rng: np.random.Generator, condition: str = "normal", duration: flo
     time = np.arange(length) / sampling_rate
     signal = np.zeros(length)
 
-    heart_rate = rng.uniform(55, 105)                     # beats per minute
+    heart_rate = rng.uniform(55, 105)  # beats per minute
     mean_rr = 60.0 / heart_rate
     irregular = condition == "atrial_fibrillation"
     rr_jitter = 0.18 if irregular else 0.03
-    scale = rng.uniform(0.7, 1.3)                         # electrode placement / body habitus
+    scale = rng.uniform(0.7, 1.3)  # electrode placement / body habitus
     qrs_width = rng.uniform(0.009, 0.013) * (rng.uniform(2.3, 3.0) if condition == "wide_qrs" else 1.0)
     p_amplitude = 0.0 if irregular else rng.uniform(0.1, 0.2)
     t_amplitude = rng.uniform(0.2, 0.4) * (-1.0 if condition == "inverted_t" else 1.0)
     st_level = rng.uniform(0.15, 0.3) if condition == "st_elevation" else 0.0
 
-    beat_time = -rng.uniform(0, mean_rr)                  # random phase: first beat before the strip
+    beat_time = -rng.uniform(0, mean_rr)  # random phase: first beat before the strip
     while beat_time < duration + 0.5:
         r = beat_time
         width = qrs_width * rng.uniform(0.95, 1.05)
-        beat = (_gaussian(time, r - 0.16, 0.022, p_amplitude * rng.uniform(0.9, 1.1))
-                + _gaussian(time, r - 2.5 * width, width, -0.12)
-                + _gaussian(time, r, width, 1.0 * rng.uniform(0.9, 1.1))
-                + _gaussian(time, r + 2.5 * width, width, -0.25))
-        t_center = r + 0.12 + 0.1 * mean_rr ** 0.5 + 2.0 * width
+        beat = (
+            _gaussian(time, r - 0.16, 0.022, p_amplitude * rng.uniform(0.9, 1.1))
+            + _gaussian(time, r - 2.5 * width, width, -0.12)
+            + _gaussian(time, r, width, 1.0 * rng.uniform(0.9, 1.1))
+            + _gaussian(time, r + 2.5 * width, width, -0.25)
+        )
+        t_center = r + 0.12 + 0.1 * mean_rr**0.5 + 2.0 * width
         beat += _gaussian(time, t_center, 0.045, t_amplitude * rng.uniform(0.9, 1.1))
         if st_level:
             # a raised plateau from the end of the QRS into the T wave
@@ -139,19 +149,25 @@ def ecg_strip(rng: np.random.Generator, condition: str = "normal", duration: flo
         beat_time += mean_rr * max(0.4, 1.0 + rr_jitter * rng.standard_normal())
 
     signal *= scale
-    if irregular:   # fibrillatory waves replace the P waves
+    if irregular:  # fibrillatory waves replace the P waves
         signal += 0.05 * np.sin(2 * np.pi * rng.uniform(4, 7) * time + rng.uniform(0, 2 * np.pi))
     breathing = rng.uniform(0.15, 0.4)
     signal += rng.uniform(0.05, 0.3) * np.sin(2 * np.pi * breathing * time + rng.uniform(0, 2 * np.pi))
-    signal += rng.uniform(-0.2, 0.2)                                          # DC offset
+    signal += rng.uniform(-0.2, 0.2)  # DC offset
     signal += rng.uniform(0.0, 0.03) * np.sin(2 * np.pi * 50.0 * time + rng.uniform(0, 2 * np.pi))
     signal += noise * rng.standard_normal(length)
     return signal.astype(np.float32)
 
 
-def make_ecg_dataset(n_samples: int, seed: int = 0, duration: float = 4.0, sampling_rate: float = 125.0,
-                     abnormal_fraction: float = 0.5, abnormalities=ECG_ABNORMALITIES,
-                     noise: float = 0.04) -> SyntheticDataset:
+def make_ecg_dataset(
+    n_samples: int,
+    seed: int = 0,
+    duration: float = 4.0,
+    sampling_rate: float = 125.0,
+    abnormal_fraction: float = 0.5,
+    abnormalities=ECG_ABNORMALITIES,
+    noise: float = 0.04,
+) -> SyntheticDataset:
     """Generate a balanced-ish normal/abnormal ECG classification set.
 
     Args:
@@ -181,11 +197,15 @@ def make_ecg_dataset(n_samples: int, seed: int = 0, duration: float = 4.0, sampl
         raise UsageError(f"abnormalities must be a non-empty subset of {ECG_ABNORMALITIES}; got {abnormalities}")
     rng = np.random.default_rng(seed)
     labels = (rng.random(n_samples) < abnormal_fraction).astype(np.int64)
-    kinds = np.array(["normal" if label == 0 else abnormalities[rng.integers(len(abnormalities))]
-                      for label in labels])
+    kinds = np.array(["normal" if label == 0 else abnormalities[rng.integers(len(abnormalities))] for label in labels])
     signals = np.stack([ecg_strip(rng, kind, duration, sampling_rate, noise) for kind in kinds])
-    return SyntheticDataset(signals[..., None], labels, ("normal", "abnormal"), kinds,
-                            {"sampling_rate": sampling_rate, "duration": duration, "seed": seed})
+    return SyntheticDataset(
+        signals[..., None],
+        labels,
+        ("normal", "abnormal"),
+        kinds,
+        {"sampling_rate": sampling_rate, "duration": duration, "seed": seed},
+    )
 
 
 def _smooth_noise(rng: np.random.Generator, size: int, sigma: float) -> np.ndarray:
@@ -195,8 +215,14 @@ def _smooth_noise(rng: np.random.Generator, size: int, sigma: float) -> np.ndarr
     return field / (field.std() + 1e-8)
 
 
-def ct_volume(rng: np.random.Generator, n_blobs: int = 0, size: int = 32, blob_contrast: float = 0.8,
-              noise: float = 0.12, return_centers: bool = False):
+def ct_volume(
+    rng: np.random.Generator,
+    n_blobs: int = 0,
+    size: int = 32,
+    blob_contrast: float = 0.8,
+    noise: float = 0.12,
+    return_centers: bool = False,
+):
     """Draw one CT-like volume with ``n_blobs`` small bright blobs inside the body.
 
     The body is a randomly shaped ellipsoid of soft-tissue intensity (about 0.5) with smooth
@@ -227,8 +253,10 @@ def ct_volume(rng: np.random.Generator, n_blobs: int = 0, size: int = 32, blob_c
     z, y, x = np.meshgrid(axis, axis, axis, indexing="ij")
     radii = rng.uniform(0.32, 0.46, size=3) * size
     center = rng.uniform(-0.05, 0.05, size=3) * size
-    ellipsoid = ((z - center[0]) / radii[0]) ** 2 + ((y - center[1]) / radii[1]) ** 2 + ((x - center[2]) / radii[2]) ** 2
-    body = 1.0 / (1.0 + np.exp((ellipsoid - 1.0) * 12.0))      # soft edge
+    ellipsoid = (
+        ((z - center[0]) / radii[0]) ** 2 + ((y - center[1]) / radii[1]) ** 2 + ((x - center[2]) / radii[2]) ** 2
+    )
+    body = 1.0 / (1.0 + np.exp((ellipsoid - 1.0) * 12.0))  # soft edge
     tissue = 0.5 + 0.08 * _smooth_noise(rng, size, sigma=size / 10) + 0.04 * _smooth_noise(rng, size, sigma=1.5)
     volume = body * tissue
     placed: list[np.ndarray] = []
@@ -246,7 +274,7 @@ def ct_volume(rng: np.random.Generator, n_blobs: int = 0, size: int = 32, blob_c
         placed.append(position)
         radius = rng.uniform(1.0, 2.0)
         distance2 = (z - position[0]) ** 2 + (y - position[1]) ** 2 + (x - position[2]) ** 2
-        volume += blob_contrast * rng.uniform(0.8, 1.2) * np.exp(-0.5 * distance2 / radius ** 2)
+        volume += blob_contrast * rng.uniform(0.8, 1.2) * np.exp(-0.5 * distance2 / radius**2)
     volume += noise * rng.standard_normal(volume.shape)
     if return_centers:
         centers = np.array(placed, dtype=np.float32).reshape(-1, 3) + (size - 1) / 2
@@ -254,8 +282,9 @@ def ct_volume(rng: np.random.Generator, n_blobs: int = 0, size: int = 32, blob_c
     return volume.astype(np.float32)
 
 
-def make_volume_dataset(n_samples: int, size: int = 32, max_blobs: int = 1, seed: int = 0,
-                        blob_contrast: float = 0.8, noise: float = 0.12) -> SyntheticDataset:
+def make_volume_dataset(
+    n_samples: int, size: int = 32, max_blobs: int = 1, seed: int = 0, blob_contrast: float = 0.8, noise: float = 0.12
+) -> SyntheticDataset:
     """Generate CT-like volumes labelled with their number of blobs (0 .. ``max_blobs``).
 
     Args:
@@ -286,6 +315,10 @@ def make_volume_dataset(n_samples: int, size: int = 32, max_blobs: int = 1, seed
     volumes = np.stack([volume for volume, _ in drawn])
     class_names = tuple(f"{count} blob" + ("" if count == 1 else "s") for count in range(max_blobs + 1))
     kinds = np.array([class_names[label] for label in labels])
-    return SyntheticDataset(volumes[..., None], labels, class_names, kinds,
-                            {"size": size, "max_blobs": max_blobs, "seed": seed,
-                             "blob_centers": [centers for _, centers in drawn]})
+    return SyntheticDataset(
+        volumes[..., None],
+        labels,
+        class_names,
+        kinds,
+        {"size": size, "max_blobs": max_blobs, "seed": seed, "blob_centers": [centers for _, centers in drawn]},
+    )

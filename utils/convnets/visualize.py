@@ -45,8 +45,8 @@ Example:
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Callable, Sequence
 
 import numpy as np
 from tqdm.auto import tqdm
@@ -62,6 +62,7 @@ OUTSIDE_FILL = 128
 
 # Top patches
 # ----------------------------------------------------------------------------------------------
+
 
 @dataclasses.dataclass
 class LayerMaxima:
@@ -115,8 +116,14 @@ class UnitPatches:
         return tuple(stop - first for first, stop in self.boxes[0])
 
 
-def activation_maxima(model: Callable, images: np.ndarray, layers: Sequence[str], batch_size: int = 16,
-                      prepare: Callable | None = None, progress: bool = True) -> dict[str, LayerMaxima]:
+def activation_maxima(
+    model: Callable,
+    images: np.ndarray,
+    layers: Sequence[str],
+    batch_size: int = 16,
+    prepare: Callable | None = None,
+    progress: bool = True,
+) -> dict[str, LayerMaxima]:
     """Run all images through ``model`` once and keep each unit's per-image maximum and its position.
 
     Args:
@@ -145,7 +152,7 @@ def activation_maxima(model: Callable, images: np.ndarray, layers: Sequence[str]
     positions = {layer: [] for layer in layers}
     shapes = {}
     for start in tqdm(range(0, len(images), batch_size), desc="activations", disable=not progress):
-        outputs = model(prepare(images[start:start + batch_size]))
+        outputs = model(prepare(images[start : start + batch_size]))
         if not isinstance(outputs, dict):
             if len(layers) != 1:
                 raise UsageError("the model returns one array; give exactly one layer name")
@@ -160,8 +167,10 @@ def activation_maxima(model: Callable, images: np.ndarray, layers: Sequence[str]
             values[layer].append(np.take_along_axis(flat, best[:, None, :], axis=1)[:, 0, :])
             positions[layer].append(np.stack([best // columns, best % columns], axis=-1).astype(np.int32))
             shapes[layer] = (rows, columns)
-    return {layer: LayerMaxima(layer, np.concatenate(values[layer]), np.concatenate(positions[layer]),
-                               shapes[layer]) for layer in layers}
+    return {
+        layer: LayerMaxima(layer, np.concatenate(values[layer]), np.concatenate(positions[layer]), shapes[layer])
+        for layer in layers
+    }
 
 
 def crop_box(image: np.ndarray, box, fill: int = OUTSIDE_FILL) -> np.ndarray:
@@ -176,13 +185,15 @@ def crop_box(image: np.ndarray, box, fill: int = OUTSIDE_FILL) -> np.ndarray:
     inside_top, inside_left = max(top, 0), max(left, 0)
     inside_bottom, inside_right = min(bottom, image.shape[0]), min(right, image.shape[1])
     if inside_bottom > inside_top and inside_right > inside_left:
-        patch[inside_top - top:inside_bottom - top, inside_left - left:inside_right - left] = \
-            image[inside_top:inside_bottom, inside_left:inside_right]
+        patch[inside_top - top : inside_bottom - top, inside_left - left : inside_right - left] = image[
+            inside_top:inside_bottom, inside_left:inside_right
+        ]
     return patch
 
 
-def top_patches(maxima: LayerMaxima, images: np.ndarray, field: ReceptiveField, unit: int,
-                top_k: int = 9) -> UnitPatches:
+def top_patches(
+    maxima: LayerMaxima, images: np.ndarray, field: ReceptiveField, unit: int, top_k: int = 9
+) -> UnitPatches:
     """The ``top_k`` receptive-field patches (one per image) that activate ``unit`` most.
 
     Args:
@@ -225,8 +236,9 @@ def pick_units(maxima: LayerMaxima, count: int, seed: int = 0) -> list[int]:
     return sorted(rng.choice(alive, size=min(count, len(alive)), replace=False).tolist())
 
 
-def load_collection(paths: Sequence, size: int, crops_per_image: int = 1, seed: int = 0,
-                    progress: bool = True) -> np.ndarray:
+def load_collection(
+    paths: Sequence, size: int, crops_per_image: int = 1, seed: int = 0, progress: bool = True
+) -> np.ndarray:
     """Load images as one uint8 ``(n, size, size, 3)`` array: a centre crop, plus random crops.
 
     The first crop of every image is its largest centred square; each further crop is a random
@@ -255,7 +267,7 @@ def load_collection(paths: Sequence, size: int, crops_per_image: int = 1, seed: 
                 side = int(short * rng.uniform(0.4, 0.8))
                 top = int(rng.integers(0, height - side + 1))
                 left = int(rng.integers(0, width - side + 1))
-            images.append(resize(image[top:top + side, left:left + side], (size, size)))
+            images.append(resize(image[top : top + side, left : left + side], (size, size)))
     if not images:
         raise UsageError("no images were given")
     return np.stack(images)
@@ -263,6 +275,7 @@ def load_collection(paths: Sequence, size: int, crops_per_image: int = 1, seed: 
 
 # Feature visualisation
 # ----------------------------------------------------------------------------------------------
+
 
 def _gaussian_blur(images, sigma: float):
     """Blur a float batch ``(n, H, W, C)`` with a separable Gaussian (reflecting the borders)."""
@@ -280,10 +293,23 @@ def _gaussian_blur(images, sigma: float):
     return tf.nn.depthwise_conv2d(blurred, vertical, [1, 1, 1, 1], "VALID")
 
 
-def visualize_units(model: Callable, layer: str, units: Sequence[int], size: int = 96, steps: int = 64,
-                    octaves: int = 2, octave_scale: float = 1.6, learning_rate: float = 0.05,
-                    jitter: int = 4, decay: float = 0.002, blur_every: int = 4, blur_sigma: float = 0.6,
-                    tv_weight: float = 0.0, seed: int = 0, progress: bool = True) -> np.ndarray:
+def visualize_units(
+    model: Callable,
+    layer: str,
+    units: Sequence[int],
+    size: int = 96,
+    steps: int = 64,
+    octaves: int = 2,
+    octave_scale: float = 1.6,
+    learning_rate: float = 0.05,
+    jitter: int = 4,
+    decay: float = 0.002,
+    blur_every: int = 4,
+    blur_sigma: float = 0.6,
+    tv_weight: float = 0.0,
+    seed: int = 0,
+    progress: bool = True,
+) -> np.ndarray:
     """Gradient ascent on the input for each unit; returns one uint8 image per unit.
 
     Args:
@@ -387,8 +413,10 @@ def unit_activations(model: Callable, layer: str, images: np.ndarray, units: Seq
 # Comparison charts
 # ----------------------------------------------------------------------------------------------
 
-def plot_grouped_bars(values: dict[str, dict[str, float]], ylabel: str, title: str | None = None,
-                      value_format: str = "{:.2f}", path=None):
+
+def plot_grouped_bars(
+    values: dict[str, dict[str, float]], ylabel: str, title: str | None = None, value_format: str = "{:.2f}", path=None
+):
     """Grouped bar chart: one bar per series in every group, each bar labelled with its value.
 
     Used where a comparison is the point of a results table: a Conv1D against a dense network per
@@ -440,6 +468,144 @@ def plot_grouped_bars(values: dict[str, dict[str, float]], ylabel: str, title: s
         axis.set_title(title)
     axis.legend(fontsize=8)
     axis.margins(y=0.15)
+    figure.tight_layout()
+    if path is not None:
+        save_figure(figure, path)
+    return figure
+
+
+def plot_signal_examples(dataset, kinds: Sequence[str], path=None):
+    """The first strip of each kind of a generated signal data set, one panel per kind, in seconds.
+
+    Args:
+        dataset: a 1-D :class:`utils.convnets.synthetic.SyntheticDataset` (``inputs`` of shape
+            ``(n, length, 1)``, ``kinds``, ``labels``, ``info["sampling_rate"]`` in samples per second).
+        kinds: the kinds to show, in order (each must occur in ``dataset.kinds``).
+        path: if given, the figure is also saved there (PNG).
+
+    Returns:
+        The matplotlib ``Figure``, one axis per kind, titled "<kind> (label <label>)".
+
+    Raises:
+        UsageError: no kind, or a kind the data set does not hold.
+
+    Example:
+        >>> from utils.convnets.synthetic import make_ecg_dataset
+        >>> figure = plot_signal_examples(make_ecg_dataset(20, seed=1), ["normal"])
+        >>> figure.axes[0].get_title(loc="left"), figure.axes[0].get_xlabel()
+        ('normal (label 0)', 'time (s)')
+        >>> from utils.plotting import close
+        >>> close(figure)
+    """
+    import matplotlib.pyplot as plt  # deferred: matplotlib is slow to import
+
+    missing = [kind for kind in kinds if not np.any(dataset.kinds == kind)]
+    if not kinds or missing:
+        raise UsageError(f"plot_signal_examples needs kinds the data set holds; missing: {missing or 'no kind given'}")
+    seconds = np.arange(dataset.inputs.shape[1]) / dataset.info["sampling_rate"]
+    figure, axes = plt.subplots(len(kinds), 1, figsize=(12, 2.0 * len(kinds)), sharex=True, squeeze=False)
+    for axis, kind in zip(axes[:, 0], kinds):
+        index = int(np.flatnonzero(dataset.kinds == kind)[0])
+        axis.plot(seconds, dataset.inputs[index, :, 0], linewidth=1)
+        axis.set_title(f"{kind} (label {dataset.labels[index]})", loc="left", fontsize=10)
+        axis.set_ylabel("mV")
+    axes[-1, 0].set_xlabel("time (s)")
+    figure.tight_layout()
+    if path is not None:
+        save_figure(figure, path)
+    return figure
+
+
+def plot_learning_curves(histories: dict, path=None):
+    """Training and validation loss, and validation accuracy, per epoch of several Keras runs.
+
+    Args:
+        histories: ``{name: history}``, each a ``keras.callbacks.History`` or its ``history`` dict
+            with ``loss``, ``val_loss`` and ``val_accuracy`` per epoch (``model.fit`` with a
+            validation split and ``metrics=["accuracy"]``).
+        path: if given, the figure is also saved there (PNG).
+
+    Returns:
+        The matplotlib ``Figure``: the losses on ``axes[0]`` (validation dashed), the validation
+        accuracies on ``axes[1]``.
+
+    Raises:
+        UsageError: no history, or one without those three series.
+
+    Example:
+        >>> run = {"loss": [0.7, 0.4], "val_loss": [0.6, 0.5], "val_accuracy": [0.6, 0.8]}
+        >>> figure = plot_learning_curves({"conv": run})
+        >>> [line.get_label() for line in figure.axes[0].lines]
+        ['conv train', 'conv validation']
+        >>> from utils.plotting import close
+        >>> close(figure)
+    """
+    import matplotlib.pyplot as plt  # deferred: matplotlib is slow to import
+
+    series = {name: getattr(history, "history", history) for name, history in histories.items()}
+    lacking = [name for name, values in series.items() if not {"loss", "val_loss", "val_accuracy"} <= set(values)]
+    if not series or lacking:
+        raise UsageError(
+            f"plot_learning_curves needs histories with loss, val_loss and val_accuracy; "
+            f"{'none given' if not series else 'lacking in ' + ', '.join(lacking)}"
+        )
+    figure, (loss_axis, accuracy_axis) = plt.subplots(1, 2, figsize=(11, 3.5))
+    for index, (name, values) in enumerate(series.items()):
+        colour = f"C{index % 10}"
+        loss_axis.plot(values["loss"], color=colour, label=f"{name} train")
+        loss_axis.plot(values["val_loss"], "--", color=colour, label=f"{name} validation")
+        accuracy_axis.plot(values["val_accuracy"], color=colour, label=f"{name} validation")
+    loss_axis.set_title("loss")
+    accuracy_axis.set_title("validation accuracy")
+    for axis in (loss_axis, accuracy_axis):
+        axis.set_xlabel("epoch")
+        axis.legend(fontsize=8)
+    figure.tight_layout()
+    if path is not None:
+        save_figure(figure, path)
+    return figure
+
+
+def show_volume_slices(dataset, path=None):
+    """Slices through the first volume without a blob and the first with one, the blob's slice circled.
+
+    Args:
+        dataset: a 3-D :class:`utils.convnets.synthetic.SyntheticDataset` (``inputs`` of shape
+            ``(n, D, H, W, 1)``, ``labels`` 1 for a volume with a blob, ``info["blob_centers"]``: per
+            volume a list of (z, y, x) centres).
+        path: if given, the figure is also saved there (PNG).
+
+    Returns:
+        The matplotlib ``Figure``: two rows (no blob, one blob) of depth slices, among them the
+        blob's centre slice, titled "<row>, z=<depth>" and " (blob)" on the blob's.
+
+    Raises:
+        UsageError: the data set lacks a volume with or without a blob.
+
+    Example:
+        >>> from utils.convnets.synthetic import make_volume_dataset
+        >>> figure = show_volume_slices(make_volume_dataset(6, size=16, max_blobs=1, seed=2))
+        >>> sum(axis.get_title().endswith("(blob)") for axis in figure.axes)
+        1
+        >>> from utils.plotting import close
+        >>> close(figure)
+    """
+    import matplotlib.pyplot as plt  # deferred: matplotlib is slow to import
+
+    if not (np.any(dataset.labels == 1) and np.any(dataset.labels == 0)):
+        raise UsageError("show_volume_slices needs a volume with a blob and one without")
+    positive, negative = int(np.flatnonzero(dataset.labels == 1)[0]), int(np.flatnonzero(dataset.labels == 0)[0])
+    depth = dataset.inputs.shape[1]
+    blob_z, blob_y, blob_x = np.round(dataset.info["blob_centers"][positive][0]).astype(int)
+    slices = sorted({*np.linspace(depth / 8, depth - depth / 8, 5).astype(int).tolist(), int(blob_z)})
+    figure, axes = plt.subplots(2, len(slices), figsize=(2.2 * len(slices), 4.8), squeeze=False)
+    for row, (index, title) in enumerate([(negative, "no blob"), (positive, "one blob")]):
+        for column, slice_z in enumerate(slices):
+            axes[row, column].imshow(dataset.inputs[index, slice_z, :, :, 0], cmap="gray", vmin=-0.2, vmax=1.3)
+            marker = " (blob)" if row == 1 and slice_z == blob_z else ""
+            axes[row, column].set_title(f"{title}, z={slice_z}{marker}", fontsize=8)
+            axes[row, column].axis("off")
+    axes[1, slices.index(int(blob_z))].add_patch(plt.Circle((blob_x, blob_y), 4, fill=False, color="red"))
     figure.tight_layout()
     if path is not None:
         save_figure(figure, path)

@@ -4,12 +4,14 @@ The ``Makefile`` is a thin layer over this module: ``make demo`` runs ``python3 
 demo``, and so on. Commands:
 
 =============  =====================================================================================
-``setup``      create ``.venv`` with this Python, install ``requirements.txt`` and the project, then
-               prepare the assets (``python -m utils.course.prepare``)
+``setup``      create ``.venv`` with this Python, install ``requirements.txt``, ``requirements-dev.txt``
+               and the project, then prepare the assets (``python -m utils.course.prepare``)
 ``demo``       the main job (``python -m utils.course.demo``)
 ``test``       every unit test and notebook in fast mode (``COURSE_FAST=1 python -m pytest``);
                extra arguments go to pytest
 ``test-lib``   the library tests only (``python -m pytest tests``)
+``lint``       ``ruff check`` then ``ruff format --check`` (the rules are in ``pyproject.toml``); extra
+               arguments go to both (e.g. files)
 ``students``   the student notebooks (``python -m utils.course.student notebooks --out
                notebooks/student``)
 ``grade``      grade submissions (``python -m utils.grade SUBMISSIONS... --json grades.json --csv
@@ -23,8 +25,8 @@ demo``, and so on. Commands:
 =============  =====================================================================================
 
 Every command except ``setup`` and ``clean`` first makes sure the setup is done: the stamp file
-``.venv/.course-setup-done`` must be newer than ``requirements.txt`` and ``pyproject.toml`` (the
-same rule the Makefile had), otherwise the install steps run first. The commands then run with
+``.venv/.course-setup-done`` must be newer than :data:`SETUP_INPUTS` (the requirements files and
+``pyproject.toml``: the same rule the Makefile had), otherwise the install steps run first. The commands then run with
 the virtual environment's Python (``.venv/bin/python``, ``.venv\\Scripts\\python.exe`` on
 Windows) whichever Python started this module, so ``py -m utils.course demo`` works on a fresh
 Windows clone. This module therefore imports only the standard library and :mod:`utils.errors`:
@@ -53,8 +55,8 @@ import shlex
 import shutil
 import subprocess
 import sys
+from collections.abc import Sequence
 from pathlib import Path, PurePath
-from typing import Sequence
 
 from utils.errors import UsageError, report
 
@@ -69,13 +71,24 @@ SUPPORTED_PYTHONS = ((3, 11), (3, 13))
 STAMP_NAME = ".course-setup-done"
 
 #: Files whose change makes the setup run again.
-SETUP_INPUTS = ("requirements.txt", "pyproject.toml")
+SETUP_INPUTS = ("requirements.txt", "requirements-dev.txt", "pyproject.toml")
 
-COMMANDS = ("setup", "demo", "test", "test-lib", "students", "grade", "site", "diagrams", "mirror", "benchmarks",
-            "clean")
+COMMANDS = (
+    "setup",
+    "demo",
+    "test",
+    "test-lib",
+    "lint",
+    "students",
+    "grade",
+    "site",
+    "diagrams",
+    "mirror",
+    "benchmarks",
+    "clean",
+)
 
-BENCHMARKS = ("benchmarks.encoder_speed", "benchmarks.identify_speed", "benchmarks.lfw_eval",
-              "benchmarks.nst_speed")
+BENCHMARKS = ("benchmarks.encoder_speed", "benchmarks.identify_speed", "benchmarks.lfw_eval", "benchmarks.nst_speed")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -88,8 +101,11 @@ class Step:
     def shell(self, windows: bool = os.name == "nt") -> str:
         """The step as one line for the platform's shell (for ``--dry-run`` and the tests)."""
         quote = subprocess.list2cmdline if windows else shlex.join
-        prefix = "".join(f"{key}={value} " for key, value in self.env) if not windows else \
-            "".join(f"set {key}={value}&& " for key, value in self.env)
+        prefix = (
+            "".join(f"{key}={value} " for key, value in self.env)
+            if not windows
+            else "".join(f"set {key}={value}&& " for key, value in self.env)
+        )
         return prefix + quote([str(part) for part in self.argv])
 
 
@@ -111,8 +127,9 @@ def venv_python(venv: PurePath, windows: bool = os.name == "nt") -> PurePath:
     return venv / "Scripts" / "python.exe" if windows else venv / "bin" / "python"
 
 
-def unsupported_reason(version: Sequence[int] = sys.version_info, system: str = platform.system(),
-                       machine: str = platform.machine()) -> str | None:
+def unsupported_reason(
+    version: Sequence[int] = sys.version_info, system: str = platform.system(), machine: str = platform.machine()
+) -> str | None:
     """Why the requirements cannot install on this Python and platform, or None when they can.
 
     Args:
@@ -132,15 +149,21 @@ def unsupported_reason(version: Sequence[int] = sys.version_info, system: str = 
     (low, high), minor = SUPPORTED_PYTHONS, tuple(version[:2])
     span = f"{low[0]}.{low[1]} to {high[0]}.{high[1]}"
     if minor < low:
-        return (f"Python {minor[0]}.{minor[1]} is too old for this course: keras 3.15.1 needs "
-                f"Python {low[0]}.{low[1]} or newer ({span} work)")
+        return (
+            f"Python {minor[0]}.{minor[1]} is too old for this course: keras 3.15.1 needs "
+            f"Python {low[0]}.{low[1]} or newer ({span} work)"
+        )
     if minor > high:
-        return (f"Python {minor[0]}.{minor[1]} is too new for this course: TensorFlow 2.21 publishes "
-                f"wheels up to Python {high[0]}.{high[1]} ({span} work)")
+        return (
+            f"Python {minor[0]}.{minor[1]} is too new for this course: TensorFlow 2.21 publishes "
+            f"wheels up to Python {high[0]}.{high[1]} ({span} work)"
+        )
     machine = machine.lower()
     if system == "Darwin" and machine != "arm64":
-        return ("TensorFlow 2.21 publishes no wheel for Intel Macs (macOS x86_64; also a Python "
-                "running under Rosetta): use a native arm64 Python on Apple silicon, Linux or Windows")
+        return (
+            "TensorFlow 2.21 publishes no wheel for Intel Macs (macOS x86_64; also a Python "
+            "running under Rosetta): use a native arm64 Python on Apple silicon, Linux or Windows"
+        )
     if system == "Windows" and machine not in ("amd64", "x86_64"):
         return f"TensorFlow 2.21 publishes Windows wheels for amd64 only, not {machine}"
     if system == "Linux" and machine not in ("x86_64", "amd64", "aarch64", "arm64"):
@@ -159,18 +182,22 @@ def setup_is_current(venv: Path, root: Path = ROOT) -> bool:
     return all(not (root / name).exists() or (root / name).stat().st_mtime <= built for name in SETUP_INPUTS)
 
 
-def install_steps(venv: PurePath, windows: bool = os.name == "nt", create: bool = True,
-                  python: str = sys.executable) -> list[Step]:
+def install_steps(
+    venv: PurePath, windows: bool = os.name == "nt", create: bool = True, python: str = sys.executable
+) -> list[Step]:
     """Create ``venv`` (when ``create``) with ``python``, then install the requirements and the project."""
     pip = (str(venv_python(venv, windows)), "-m", "pip", "install", "--quiet")
     steps = [Step((python, "-m", "venv", str(venv)))] if create else []
-    return steps + [Step(pip + ("--upgrade", "pip")),
-                    Step(pip + ("-r", "requirements.txt")),
-                    Step(pip + ("--no-deps", "--no-build-isolation", "-e", "."))]
+    return steps + [
+        Step(pip + ("--upgrade", "pip")),
+        Step(pip + ("-r", "requirements.txt", "-r", "requirements-dev.txt")),
+        Step(pip + ("--no-deps", "--no-build-isolation", "-e", ".")),
+    ]
 
 
-def plan(command: str, args: Sequence[str] = (), venv: PurePath = Path(".venv"),
-         windows: bool = os.name == "nt") -> list[Step]:
+def plan(
+    command: str, args: Sequence[str] = (), venv: PurePath = Path(".venv"), windows: bool = os.name == "nt"
+) -> list[Step]:
     """The command lines ``command`` runs (after the setup check), with the venv's Python.
 
     Paths are built with ``venv``'s own path flavour, so a
@@ -198,10 +225,13 @@ def plan(command: str, args: Sequence[str] = (), venv: PurePath = Path(".venv"),
         return [Step((python, "-m", "pytest", *args), (("COURSE_FAST", "1"),))]
     if command == "test-lib":
         return [Step((python, "-m", "pytest", "tests", *args))]
+    if command == "lint":
+        return [Step((python, "-m", "ruff", "check", *args)), Step((python, "-m", "ruff", "format", "--check", *args))]
     if command == "students":
         notebooks = type(venv)("notebooks")
-        return [Step((python, "-m", "utils.course.student", str(notebooks), "--out",
-                      str(notebooks / "student"), *args))]
+        return [
+            Step((python, "-m", "utils.course.student", str(notebooks), "--out", str(notebooks / "student"), *args))
+        ]
     if command == "grade":
         outputs = [] if {"--json", "--csv"} & set(args) else ["--json", "grades.json", "--csv", "gradebook.csv"]
         return [Step((python, "-m", "utils.grade", *args, *outputs))]
@@ -283,8 +313,13 @@ def setup(venv: Path, dry_run: bool = False, prepare_args: Sequence[str] = (), r
 
 def clean(root: Path = ROOT, dry_run: bool = False) -> int:
     """Remove what the commands write (``outputs/``, ``notebooks/student/``, ``.pytest_cache/``, the sites)."""
-    for relative in (Path("outputs"), Path("notebooks") / "student", Path(".pytest_cache"), Path("site"),
-                     Path("site-instructor")):
+    for relative in (
+        Path("outputs"),
+        Path("notebooks") / "student",
+        Path(".pytest_cache"),
+        Path("site"),
+        Path("site-instructor"),
+    ):
         print(("would remove " if dry_run else "removing ") + str(relative))
         if not dry_run:
             shutil.rmtree(root / relative, ignore_errors=True)
@@ -311,14 +346,22 @@ def run_site(args: Sequence[str]) -> int:
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m utils.course",
-        description="The course's commands (what the Makefile targets do), on any system.")
-    parser.add_argument("--venv", type=Path, default=Path(".venv"),
-                        help="the virtual environment, relative to the checkout (default .venv)")
+        description="The course's commands (what the Makefile targets do), on any system.",
+    )
+    parser.add_argument(
+        "--venv",
+        type=Path,
+        default=Path(".venv"),
+        help="the virtual environment, relative to the checkout (default .venv)",
+    )
     parser.add_argument("--dry-run", action="store_true", help="print the commands, run nothing")
     parser.add_argument("command", choices=COMMANDS)
-    parser.add_argument("args", nargs=argparse.REMAINDER,
-                        help="passed on: prepare's for setup (--force), pytest's for test, folders for "
-                             "grade and mirror, the site builder's for site (--audience ...)")
+    parser.add_argument(
+        "args",
+        nargs=argparse.REMAINDER,
+        help="passed on: prepare's for setup (--force), pytest's for test, ruff's for lint, folders for "
+        "grade and mirror, the site builder's for site (--audience ...)",
+    )
     return parser
 
 

@@ -42,13 +42,25 @@ def run_faces(out_dir: Path) -> dict:
     probes = encode_images([row["path"] for row in probe_rows], model=model)
     results = []
     for row, (distance, identity) in zip(probe_rows, database.identify_many(probes)):
-        results.append({"probe": row["path"].name, "truth": row["identity"], "identity": identity,
-                        "distance": round(float(distance), 4), "correct": identity == row["identity"]})
+        results.append(
+            {
+                "probe": row["path"].name,
+                "truth": row["identity"],
+                "identity": identity,
+                "distance": round(float(distance), 4),
+                "correct": identity == row["identity"],
+            }
+        )
         verdict = "right" if results[-1]["correct"] else f"WRONG, truth: {row['identity']}"
         print(f"  {results[-1]['probe']:14s} -> {identity:16s} distance {distance:.3f}  ({verdict})")
-    summary = {"enrolled": len(database_rows), "probes": len(results),
-               "correct": sum(result["correct"] for result in results), "threshold": database.threshold,
-               "seconds": round(time.perf_counter() - started, 2), "results": results}
+    summary = {
+        "enrolled": len(database_rows),
+        "probes": len(results),
+        "correct": sum(result["correct"] for result in results),
+        "threshold": database.threshold,
+        "seconds": round(time.perf_counter() - started, 2),
+        "results": results,
+    }
     files.write_text(out_dir / "faces.json", json.dumps(summary, indent=2) + "\n")
 
     by_name = {row["identity"]: row["path"] for row in database_rows}
@@ -63,8 +75,7 @@ def run_faces(out_dir: Path) -> dict:
     return summary
 
 
-def run_style_transfer(out_dir: Path, content: str, style: str, size: int, steps: int,
-                       optimizer: str) -> dict:
+def run_style_transfer(out_dir: Path, content: str, style: str, size: int, steps: int, optimizer: str) -> dict:
     """Stylise ``content`` with ``style`` (names in datasets/nst); write the image and its record."""
     images = assets.resolve("nst_images")
     engine = StyleTransfer(images / "content" / f"{content}.jpg", images / "style" / f"{style}.jpg", size=size)
@@ -78,8 +89,9 @@ def run_style_transfer(out_dir: Path, content: str, style: str, size: int, steps
 
 def build_parser() -> argparse.ArgumentParser:
     """The ``python -m utils.course.demo`` argument parser."""
-    parser = argparse.ArgumentParser(prog="python -m utils.course.demo",
-                                     description="Course demo: face recognition and neural style transfer.")
+    parser = argparse.ArgumentParser(
+        prog="python -m utils.course.demo", description="Course demo: face recognition and neural style transfer."
+    )
     parser.add_argument("--out", default=None, help="output folder (default outputs/demo)")
     parser.add_argument("--content", default="tubingen", help="content image name in datasets/nst/content")
     parser.add_argument("--style", default="starry_night", help="style image name in datasets/nst/style")
@@ -98,15 +110,19 @@ def main(argv: list[str] | None = None) -> int:
         out_dir.mkdir(parents=True, exist_ok=True)
         print("1/2 Face recognition: enroll the 12 course faces, identify the 6 camera probes")
         faces = run_faces(out_dir)
-        print(f"    {faces['correct']}/{faces['probes']} probes identified correctly "
-              f"(threshold {faces['threshold']}); written {out_dir / 'faces.png'}")
-        summary = {"faces": {key: value for key, value in faces.items() if key != "results"},
-                   "fast_mode": config.FAST}
+        print(
+            f"    {faces['correct']}/{faces['probes']} probes identified correctly "
+            f"(threshold {faces['threshold']}); written {out_dir / 'faces.png'}"
+        )
+        summary = {"faces": {key: value for key, value in faces.items() if key != "results"}, "fast_mode": config.FAST}
         if not args.skip_nst:
-            print(f"2/2 Neural style transfer: {args.content} x {args.style}, {args.size} px, "
-                  f"{args.steps} {args.optimizer} steps")
-            summary["nst"] = run_style_transfer(out_dir, args.content, args.style, args.size, args.steps,
-                                                args.optimizer)
+            print(
+                f"2/2 Neural style transfer: {args.content} x {args.style}, {args.size} px, "
+                f"{args.steps} {args.optimizer} steps"
+            )
+            summary["nst"] = run_style_transfer(
+                out_dir, args.content, args.style, args.size, args.steps, args.optimizer
+            )
             print(f"    written {out_dir / 'stylized.png'}")
         files.write_text(out_dir / "summary.json", json.dumps(summary, indent=2, default=str) + "\n")
     except (errors.CourseError, OSError) as error:

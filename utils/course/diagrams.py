@@ -31,8 +31,8 @@ from __future__ import annotations
 
 import argparse
 import io
+from collections.abc import Callable, Iterable
 from pathlib import Path
-from typing import Callable, Iterable
 
 import numpy as np
 
@@ -63,16 +63,16 @@ STALE_FRACTION = 0.00004
 #: One palette for every diagram: what a colour means is the same in all of them.
 INK = "#222222"
 MUTED = "#6b6b6b"
-NETWORK, NETWORK_LIGHT = "#3f6fae", "#dbe6f4"          # encoders, VGG19, layers
-EMBEDDING, EMBEDDING_LIGHT = "#d9822b", "#fbe5cf"      # encodings, activations
-GOOD, GOOD_LIGHT = "#3d8b4f", "#dcefdf"                # same person, positive, "yes"
-BAD, BAD_LIGHT = "#b8433f", "#f6dcda"                  # different person, negative, "no"
-COST, COST_LIGHT = "#6f5aa8", "#e7e1f4"                # losses, costs, decisions
-HIGHLIGHT = "#f2c14e"                                  # the one thing the eye should find
+NETWORK, NETWORK_LIGHT = "#3f6fae", "#dbe6f4"  # encoders, VGG19, layers
+EMBEDDING, EMBEDDING_LIGHT = "#d9822b", "#fbe5cf"  # encodings, activations
+GOOD, GOOD_LIGHT = "#3d8b4f", "#dcefdf"  # same person, positive, "yes"
+BAD, BAD_LIGHT = "#b8433f", "#f6dcda"  # different person, negative, "no"
+COST, COST_LIGHT = "#6f5aa8", "#e7e1f4"  # losses, costs, decisions
+HIGHLIGHT = "#f2c14e"  # the one thing the eye should find
 CHANNEL_COLORS = ("#8fb8de", "#f4a582", "#a6d96a", "#c2a5cf")
 
 _RC = {
-    "font.family": "DejaVu Sans",          # ships with matplotlib: the same glyphs on every machine
+    "font.family": "DejaVu Sans",  # ships with matplotlib: the same glyphs on every machine
     "mathtext.fontset": "dejavusans",
     "font.size": 11,
     "text.color": INK,
@@ -83,6 +83,7 @@ _RC = {
 
 # Drawing helpers (all coordinates in inches, origin bottom-left)
 # ----------------------------------------------------------------------------------------------
+
 
 def _canvas(width: float, height: float, bottom: float = 0.0):
     """A figure ``width`` x ``height`` inches whose one axes maps data units to inches (y from ``bottom``)."""
@@ -96,42 +97,90 @@ def _canvas(width: float, height: float, bottom: float = 0.0):
     return figure, axes
 
 
-def _box(axes, x, y, width, height, text="", face=NETWORK_LIGHT, edge=NETWORK, size=11, weight="normal",
-         color=INK, radius=0.08, linewidth=1.4, linestyle="-", zorder=2):
+def _box(
+    axes,
+    x,
+    y,
+    width,
+    height,
+    text="",
+    face=NETWORK_LIGHT,
+    edge=NETWORK,
+    size=11,
+    weight="normal",
+    color=INK,
+    radius=0.08,
+    linewidth=1.4,
+    linestyle="-",
+    zorder=2,
+):
     """A rounded box centred on (x, y) with centred text."""
     from matplotlib.patches import FancyBboxPatch  # deferred: matplotlib is only needed to draw
 
-    axes.add_patch(FancyBboxPatch((x - width / 2, y - height / 2), width, height,
-                                  boxstyle=f"round,pad=0,rounding_size={radius}", facecolor=face,
-                                  edgecolor=edge, linewidth=linewidth, linestyle=linestyle, zorder=zorder))
+    axes.add_patch(
+        FancyBboxPatch(
+            (x - width / 2, y - height / 2),
+            width,
+            height,
+            boxstyle=f"round,pad=0,rounding_size={radius}",
+            facecolor=face,
+            edgecolor=edge,
+            linewidth=linewidth,
+            linestyle=linestyle,
+            zorder=zorder,
+        )
+    )
     if text:
-        axes.text(x, y, text, ha="center", va="center", fontsize=size, fontweight=weight, color=color,
-                  zorder=zorder + 1, linespacing=1.3)
+        axes.text(
+            x,
+            y,
+            text,
+            ha="center",
+            va="center",
+            fontsize=size,
+            fontweight=weight,
+            color=color,
+            zorder=zorder + 1,
+            linespacing=1.3,
+        )
 
 
 def _rect(axes, x0, y0, width, height, face, edge=INK, linewidth=0.6, zorder=2, **kwargs):
     """A plain rectangle with its lower-left corner at (x0, y0)."""
     from matplotlib.patches import Rectangle  # deferred: matplotlib is only needed to draw
 
-    axes.add_patch(Rectangle((x0, y0), width, height, facecolor=face, edgecolor=edge, linewidth=linewidth,
-                             zorder=zorder, **kwargs))
+    axes.add_patch(
+        Rectangle((x0, y0), width, height, facecolor=face, edgecolor=edge, linewidth=linewidth, zorder=zorder, **kwargs)
+    )
 
 
 def _polygon(axes, points, face, edge=INK, linewidth=0.6, zorder=2, alpha=1.0):
     from matplotlib.patches import Polygon  # deferred: matplotlib is only needed to draw
 
-    axes.add_patch(Polygon(points, closed=True, facecolor=face, edgecolor=edge, linewidth=linewidth,
-                           zorder=zorder, alpha=alpha))
+    axes.add_patch(
+        Polygon(points, closed=True, facecolor=face, edgecolor=edge, linewidth=linewidth, zorder=zorder, alpha=alpha)
+    )
 
 
-def _arrow(axes, start, end, color=INK, linewidth=1.4, style="-|>", curve=0.0, linestyle="-", zorder=3,
-           shrink=0.0):
+def _arrow(axes, start, end, color=INK, linewidth=1.4, style="-|>", curve=0.0, linestyle="-", zorder=3, shrink=0.0):
     """An arrow from ``start`` to ``end`` (a straight line unless ``curve`` bends it)."""
     from matplotlib.patches import FancyArrowPatch  # deferred: matplotlib is only needed to draw
 
-    axes.add_patch(FancyArrowPatch(start, end, arrowstyle=style, mutation_scale=13, color=color,
-                                   linewidth=linewidth, linestyle=linestyle, zorder=zorder,
-                                   connectionstyle=f"arc3,rad={curve}", shrinkA=shrink, shrinkB=shrink))
+    axes.add_patch(
+        FancyArrowPatch(
+            start,
+            end,
+            arrowstyle=style,
+            mutation_scale=13,
+            color=color,
+            linewidth=linewidth,
+            linestyle=linestyle,
+            zorder=zorder,
+            connectionstyle=f"arc3,rad={curve}",
+            shrinkA=shrink,
+            shrinkB=shrink,
+        )
+    )
 
 
 def _text(axes, x, y, text, size=11, ha="center", va="center", color=INK, **kwargs):
@@ -143,15 +192,33 @@ def _face(axes, x, y, radius=0.32, hair="#5a3b22", skin="#f1c9a5", frame=True):
     from matplotlib.patches import Arc, Circle, Wedge  # deferred: matplotlib is only needed to draw
 
     if frame:
-        _rect(axes, x - radius * 1.35, y - radius * 1.35, radius * 2.7, radius * 2.7, "#eef1f5",
-              edge=MUTED, linewidth=0.8, zorder=2)
+        _rect(
+            axes,
+            x - radius * 1.35,
+            y - radius * 1.35,
+            radius * 2.7,
+            radius * 2.7,
+            "#eef1f5",
+            edge=MUTED,
+            linewidth=0.8,
+            zorder=2,
+        )
     axes.add_patch(Circle((x, y), radius, facecolor=skin, edgecolor="#9a7b63", linewidth=0.8, zorder=3))
-    axes.add_patch(Wedge((x, y + radius * 0.05), radius * 1.04, 15, 165, facecolor=hair, edgecolor="none",
-                         zorder=4))
+    axes.add_patch(Wedge((x, y + radius * 0.05), radius * 1.04, 15, 165, facecolor=hair, edgecolor="none", zorder=4))
     for side in (-1, 1):
         axes.add_patch(Circle((x + side * radius * 0.36, y - radius * 0.08), radius * 0.08, color=INK, zorder=5))
-    axes.add_patch(Arc((x, y - radius * 0.3), radius * 0.8, radius * 0.45, theta1=200, theta2=340,
-                       color="#8a3b2e", linewidth=1.1, zorder=5))
+    axes.add_patch(
+        Arc(
+            (x, y - radius * 0.3),
+            radius * 0.8,
+            radius * 0.45,
+            theta1=200,
+            theta2=340,
+            color="#8a3b2e",
+            linewidth=1.1,
+            zorder=5,
+        )
+    )
 
 
 def _encoding(axes, x, y, cells=8, cell=0.16, color=EMBEDDING, seed=0):
@@ -175,25 +242,49 @@ def _convnet(axes, x, y, width=1.9, height=1.1, label="ConvNet", face=NETWORK_LI
     step = (width - 0.44) / (count - 1)
     for index in range(count):
         bar = height * (0.72 - 0.11 * index)
-        _rect(axes, left + index * step - 0.05, y - 0.08 - bar / 2 + 0.02, 0.1, bar, edge, edge="none", zorder=3,
-              alpha=0.45 + 0.1 * index)
+        _rect(
+            axes,
+            left + index * step - 0.05,
+            y - 0.08 - bar / 2 + 0.02,
+            0.1,
+            bar,
+            edge,
+            edge="none",
+            zorder=3,
+            alpha=0.45 + 0.1 * index,
+        )
     _text(axes, x, y + height / 2 - 0.14, label, size=10, color=edge, weight="bold")
 
 
 def _brace(axes, x0, y0, x1, y1, text, side=1, size=10, color=MUTED, offset=0.12):
     """A square bracket along the segment (x0, y0)-(x1, y1) with a label beside it."""
-    if y0 == y1:   # horizontal
+    if y0 == y1:  # horizontal
         axes.plot([x0, x0, x1, x1], [y0, y0 + side * 0.06, y0 + side * 0.06, y0], color=color, linewidth=1.0)
-        _text(axes, (x0 + x1) / 2, y0 + side * (0.06 + offset), text, size=size, color=color,
-              va="bottom" if side > 0 else "top")
-    else:          # vertical
+        _text(
+            axes,
+            (x0 + x1) / 2,
+            y0 + side * (0.06 + offset),
+            text,
+            size=size,
+            color=color,
+            va="bottom" if side > 0 else "top",
+        )
+    else:  # vertical
         axes.plot([x0, x0 + side * 0.06, x1 + side * 0.06, x1], [y0, y0, y1, y1], color=color, linewidth=1.0)
-        _text(axes, x0 + side * (0.06 + offset), (y0 + y1) / 2, text, size=size, color=color,
-              ha="left" if side > 0 else "right")
+        _text(
+            axes,
+            x0 + side * (0.06 + offset),
+            (y0 + y1) / 2,
+            text,
+            size=size,
+            color=color,
+            ha="left" if side > 0 else "right",
+        )
 
 
 # The diagrams
 # ----------------------------------------------------------------------------------------------
+
 
 def siamese_encoder():
     """Two copies of one ConvNet with shared weights; the distance of the two encodings vs a threshold.
@@ -215,18 +306,33 @@ def siamese_encoder():
     _arrow(axes, (2.7, 2.18), (2.7, 1.52), color=NETWORK, style="<|-|>", linestyle="--")
     _text(axes, 4.42, 1.85, f"encodings:\n{size} numbers\neach", size=9, color=MUTED)
     _text(axes, 2.82, 1.85, "same weights\n(one network)", size=9.5, ha="left", color=NETWORK)
-    _box(axes, 6.55, 1.85, 2.25, 0.78, "$d = \\Vert f(x^{(1)}) - f(x^{(2)}) \\Vert$", face=EMBEDDING_LIGHT,
-         edge=EMBEDDING, size=12)
+    _box(
+        axes,
+        6.55,
+        1.85,
+        2.25,
+        0.78,
+        "$d = \\Vert f(x^{(1)}) - f(x^{(2)}) \\Vert$",
+        face=EMBEDDING_LIGHT,
+        edge=EMBEDDING,
+        size=12,
+    )
     _arrow(axes, (4.62, 2.75), (5.42, 2.05), curve=-0.2)
     _arrow(axes, (4.62, 0.95), (5.42, 1.65), curve=0.2)
     _arrow(axes, (7.68, 1.85), (8.0, 1.85))
-    _box(axes, 8.75, 2.55, 1.45, 0.62, f"$d < \\tau = {threshold:g}$\nsame person", face=GOOD_LIGHT, edge=GOOD,
-         size=10)
-    _box(axes, 8.75, 1.15, 1.45, 0.62, f"$d \\geq \\tau$\ndifferent people", face=BAD_LIGHT, edge=BAD, size=10)
+    _box(axes, 8.75, 2.55, 1.45, 0.62, f"$d < \\tau = {threshold:g}$\nsame person", face=GOOD_LIGHT, edge=GOOD, size=10)
+    _box(axes, 8.75, 1.15, 1.45, 0.62, "$d \\geq \\tau$\ndifferent people", face=BAD_LIGHT, edge=BAD, size=10)
     _arrow(axes, (8.0, 1.85), (8.2, 2.2), color=GOOD, curve=-0.2)
     _arrow(axes, (8.0, 1.85), (8.2, 1.5), color=BAD, curve=0.2)
-    _text(axes, 4.8, -0.15, "A Siamese network: the same ConvNet encodes both photos (the softmax layer is "
-                           f"dropped; the {size}-number layer is the encoding).", size=9.5, color=MUTED)
+    _text(
+        axes,
+        4.8,
+        -0.15,
+        "A Siamese network: the same ConvNet encodes both photos (the softmax layer is "
+        f"dropped; the {size}-number layer is the encoding).",
+        size=9.5,
+        color=MUTED,
+    )
     return figure
 
 
@@ -243,19 +349,52 @@ def triplet_margin():
     def at(distance):
         return x0 + distance * scale
 
-    _text(axes, 0.25, 4.52, "The triplet loss wants every negative farther from the anchor than the positive, "
-                           "by a margin $\\alpha$:", size=11.5, ha="left")
-    _text(axes, 0.25, 4.14, "$\\mathcal{L}(A, P, N) = \\max\\,(d(A,P) - d(A,N) + \\alpha,\\ 0)$   with   "
-                            "$d(A, X) = \\Vert f(A) - f(X) \\Vert^2$ (squared distance)", size=11.5, ha="left")
-    rows = [(2.85, d_an_close, "N", BAD,
-             f"too close: d(A,N) − d(A,P) = {d_an_close - d_ap:.2f} < $\\alpha$,  "
-             f"loss = {d_ap:.2f} − {d_an_close:.2f} + {alpha:g} = {d_ap - d_an_close + alpha:.2f}"),
-            (1.45, d_an_far, "N", GOOD,
-             f"far enough: d(A,N) = {d_an_far:.2f} ≥ d(A,P) + $\\alpha$ = {d_ap + alpha:.2f},  loss = 0")]
+    _text(
+        axes,
+        0.25,
+        4.52,
+        "The triplet loss wants every negative farther from the anchor than the positive, by a margin $\\alpha$:",
+        size=11.5,
+        ha="left",
+    )
+    _text(
+        axes,
+        0.25,
+        4.14,
+        "$\\mathcal{L}(A, P, N) = \\max\\,(d(A,P) - d(A,N) + \\alpha,\\ 0)$   with   "
+        "$d(A, X) = \\Vert f(A) - f(X) \\Vert^2$ (squared distance)",
+        size=11.5,
+        ha="left",
+    )
+    rows = [
+        (
+            2.85,
+            d_an_close,
+            "N",
+            BAD,
+            f"too close: d(A,N) − d(A,P) = {d_an_close - d_ap:.2f} < $\\alpha$,  "
+            f"loss = {d_ap:.2f} − {d_an_close:.2f} + {alpha:g} = {d_ap - d_an_close + alpha:.2f}",
+        ),
+        (
+            1.45,
+            d_an_far,
+            "N",
+            GOOD,
+            f"far enough: d(A,N) = {d_an_far:.2f} ≥ d(A,P) + $\\alpha$ = {d_ap + alpha:.2f},  loss = 0",
+        ),
+    ]
     for axis_y, d_an, label, verdict_color, verdict in rows:
         _rect(axes, at(d_ap), axis_y - 0.035, alpha * scale, 0.07, BAD_LIGHT, edge="none", zorder=1)
-        _rect(axes, at(d_ap + alpha), axis_y - 0.035, (1.02 - d_ap - alpha) * scale, 0.07, GOOD_LIGHT,
-              edge="none", zorder=1)
+        _rect(
+            axes,
+            at(d_ap + alpha),
+            axis_y - 0.035,
+            (1.02 - d_ap - alpha) * scale,
+            0.07,
+            GOOD_LIGHT,
+            edge="none",
+            zorder=1,
+        )
         axes.plot([at(0), at(1.05)], [axis_y, axis_y], color=INK, linewidth=1.1, zorder=2)
         _arrow(axes, (at(1.03), axis_y), (at(1.1), axis_y))
         for tick in np.arange(0, 1.01, 0.1):
@@ -264,30 +403,52 @@ def triplet_margin():
         for distance, color, size in ((0.0, NETWORK, 110), (d_ap, GOOD, 90), (d_an, BAD, 90)):
             axes.scatter([at(distance)], [axis_y], s=size, color=color, zorder=5, edgecolor="white", linewidth=1.0)
         _text(axes, at(0), axis_y + 0.27, "A", size=11, weight="bold", color=NETWORK)
-        _text(axes, at(d_ap) - 0.04, axis_y + 0.27, f"P ({d_ap:.2f})", size=10, weight="bold", color=GOOD,
-              ha="right")
-        _text(axes, at(d_an) + 0.04, axis_y + 0.27, f"{label} ({d_an:.2f})", size=10, weight="bold", color=BAD,
-              ha="left")
+        _text(axes, at(d_ap) - 0.04, axis_y + 0.27, f"P ({d_ap:.2f})", size=10, weight="bold", color=GOOD, ha="right")
+        _text(
+            axes, at(d_an) + 0.04, axis_y + 0.27, f"{label} ({d_an:.2f})", size=10, weight="bold", color=BAD, ha="left"
+        )
         _text(axes, at(0) - 0.1, axis_y - 0.52, verdict, size=10, color=verdict_color, ha="left")
-    _brace(axes, at(d_ap), 3.38, at(d_ap + alpha), 3.38, f"margin $\\alpha$ = {alpha:g}", side=1, size=9.5,
-           color=BAD, offset=0.04)
+    _brace(
+        axes,
+        at(d_ap),
+        3.38,
+        at(d_ap + alpha),
+        3.38,
+        f"margin $\\alpha$ = {alpha:g}",
+        side=1,
+        size=9.5,
+        color=BAD,
+        offset=0.04,
+    )
     _text(axes, at(1.1) + 0.05, 1.45, "$d(A, \\cdot)$", size=10, ha="left", color=MUTED)
     _text(axes, at(1.1) + 0.05, 2.85, "$d(A, \\cdot)$", size=10, ha="left", color=MUTED)
     # right panel: why the margin
     panel = 7.55
     _rect(axes, panel - 0.15, 0.35, 2.75, 3.1, "#f7f7f7", edge="#d0d0d0", linewidth=0.8, zorder=0)
     _text(axes, panel, 3.15, "Why $\\alpha > 0$?", size=11.5, ha="left", weight="bold")
-    _text(axes, panel, 2.3, "If every photo got the same\nencoding, $f(x) \\equiv 0$, then\n"
-                            "$d(A,P) = d(A,N) = 0$ and\n$d(A,P) \\leq d(A,N)$ holds for\nevery triplet.",
-          size=9.5, ha="left")
+    _text(
+        axes,
+        panel,
+        2.3,
+        "If every photo got the same\nencoding, $f(x) \\equiv 0$, then\n"
+        "$d(A,P) = d(A,N) = 0$ and\n$d(A,P) \\leq d(A,N)$ holds for\nevery triplet.",
+        size=9.5,
+        ha="left",
+    )
     axes.plot([panel + 0.1, panel + 1.1], [1.35, 1.35], color=INK, linewidth=1.0)
     for offset, color in ((0.0, NETWORK), (0.1, GOOD), (0.2, BAD)):
         axes.scatter([panel + 0.2], [1.35 + offset], s=45, color=color, zorder=5, edgecolor="white")
     _text(axes, panel + 0.4, 1.5, "A = P = N", size=9, ha="left")
     _text(axes, panel + 0.2, 1.18, "0", size=8, color=MUTED)
-    _text(axes, panel, 0.85, "without $\\alpha$: loss 0, useless encoder\nwith $\\alpha$: loss = $\\alpha$ > 0",
-          size=9.5, ha="left")
-    _text(axes, panel, 0.5, "(FaceNet's \"collapsed model\")", size=8.5, ha="left", color=MUTED)
+    _text(
+        axes,
+        panel,
+        0.85,
+        "without $\\alpha$: loss 0, useless encoder\nwith $\\alpha$: loss = $\\alpha$ > 0",
+        size=9.5,
+        ha="left",
+    )
+    _text(axes, panel, 0.5, '(FaceNet\'s "collapsed model")', size=8.5, ha="left", color=MUTED)
     return figure
 
 
@@ -311,8 +472,13 @@ def verification_head():
     _box(axes, 5.65, 2.0, 2.6, 1.65, "", face=EMBEDDING_LIGHT, edge=EMBEDDING)
     _text(axes, 5.65, 2.6, "element-wise, k = 1 … " + str(size), size=9.5, color=MUTED)
     _text(axes, 5.65, 2.27, "$\\vert f(x^{(i)})_k - f(x^{(j)})_k \\vert$", size=12)
-    _text(axes, 5.65, 1.82, "or  $\\chi^2_k = \\dfrac{(f(x^{(i)})_k - f(x^{(j)})_k)^2}{f(x^{(i)})_k + "
-                            "f(x^{(j)})_k}$", size=10.5)
+    _text(
+        axes,
+        5.65,
+        1.82,
+        "or  $\\chi^2_k = \\dfrac{(f(x^{(i)})_k - f(x^{(j)})_k)^2}{f(x^{(i)})_k + f(x^{(j)})_k}$",
+        size=10.5,
+    )
     _text(axes, 5.65, 1.35, "(signed encodings: |·| + ε below, notebook 03)", size=8, color=MUTED)
     _arrow(axes, (3.95, 2.85), (4.33, 2.35), curve=-0.15)
     _arrow(axes, (3.95, 1.15), (4.33, 1.65), curve=0.15)
@@ -323,11 +489,17 @@ def verification_head():
     _box(axes, 8.5, 2.0, 1.05, 0.75, "Dense(1)\n" + f"{size} w + b", face=COST_LIGHT, edge=COST, size=9.5)
     _arrow(axes, (9.04, 2.0), (9.3, 2.0))
     _box(axes, 9.7, 2.0, 0.72, 0.6, "$\\sigma \\rightarrow \\hat{y}$", face=COST_LIGHT, edge=COST, size=11)
-    _text(axes, 9.0, 1.25, "$\\hat{y} = \\sigma(\\sum_k w_k\\,\\mathrm{feature}_k + b)$", size=10.5,
-          color=COST)
+    _text(axes, 9.0, 1.25, "$\\hat{y} = \\sigma(\\sum_k w_k\\,\\mathrm{feature}_k + b)$", size=10.5, color=COST)
     _text(axes, 9.0, 0.72, "$\\hat{y}$ ≈ 1: same person\n$\\hat{y}$ ≈ 0: different", size=9.5, color=COST)
-    _text(axes, 5.1, 0.22, "DeepFace-style verification. In notebook 03 the encoder is frozen; only the head "
-                           "(w, b) is trained (cross-entropy).", size=9.5, color=MUTED)
+    _text(
+        axes,
+        5.1,
+        0.22,
+        "DeepFace-style verification. In notebook 03 the encoder is frozen; only the head "
+        "(w, b) is trained (cross-entropy).",
+        size=9.5,
+        color=MUTED,
+    )
     return figure
 
 
@@ -344,7 +516,7 @@ def verification_vs_recognition():
         _text(axes, left + 0.2, 3.9, title, size=12.5, ha="left", weight="bold")
     # verification
     _face(axes, 0.75, 2.7, radius=0.28)
-    _text(axes, 0.75, 2.05, "photo +\n\"I am younes\"", size=9.5)
+    _text(axes, 0.75, 2.05, 'photo +\n"I am younes"', size=9.5)
     _arrow(axes, (1.2, 2.7), (1.65, 2.7))
     _box(axes, 2.15, 2.7, 0.9, 0.6, "f", face=NETWORK_LIGHT, edge=NETWORK, size=12, weight="bold")
     _arrow(axes, (2.6, 2.7), (3.05, 2.7))
@@ -352,19 +524,26 @@ def verification_vs_recognition():
     _box(axes, 3.95, 1.45, 1.6, 0.55, "database[younes]", face="white", edge=MUTED, size=9.5)
     _arrow(axes, (3.95, 1.73), (3.95, 2.32))
     _arrow(axes, (3.95, 2.32 - 0.0), (3.95, 2.32))
-    _box(axes, 1.75, 1.0, 2.4, 0.7, f"$d < {threshold:g}$ ?  yes: open the door\n"
-                                    "no: refuse", face=COST_LIGHT, edge=COST, size=9.5)
+    _box(
+        axes,
+        1.75,
+        1.0,
+        2.4,
+        0.7,
+        f"$d < {threshold:g}$ ?  yes: open the door\nno: refuse",
+        face=COST_LIGHT,
+        edge=COST,
+        size=9.5,
+    )
     _arrow(axes, (3.15, 2.32), (2.3, 1.36), curve=-0.2)
-    _text(axes, 0.35, 0.4, "one comparison, with the identity the person claims", size=9, ha="left",
-          color=MUTED)
+    _text(axes, 0.35, 0.4, "one comparison, with the identity the person claims", size=9, ha="left", color=MUTED)
     # recognition
     _face(axes, 5.85, 2.7, radius=0.28, hair="#222222")
     _text(axes, 5.85, 2.1, "photo only", size=9.5)
     _arrow(axes, (6.3, 2.7), (6.7, 2.7))
     _box(axes, 7.15, 2.7, 0.8, 0.6, "f", face=NETWORK_LIGHT, edge=NETWORK, size=12, weight="bold")
     _arrow(axes, (7.55, 2.7), (7.95, 2.7))
-    rows = [("andrew", 0.93), ("bertrand", 0.81), ("kian", 0.77), ("younes", 0.41), ("…", None),
-            ("tian", 1.02)]
+    rows = [("andrew", 0.93), ("bertrand", 0.81), ("kian", 0.77), ("younes", 0.41), ("…", None), ("tian", 1.02)]
     top = 3.5
     _text(axes, 8.95, top + 0.15, "all K stored encodings", size=9.5, color=MUTED)
     for index, (name, distance) in enumerate(rows):
@@ -374,12 +553,19 @@ def verification_vs_recognition():
         _text(axes, 8.13, y, name, size=9, ha="left")
         if distance is not None:
             _text(axes, 9.78, y, f"d = {distance:.2f}", size=9, ha="right")
-    _box(axes, 7.25, 0.95, 3.4, 0.8, f"smallest d < {threshold:g}: \"younes\"\n"
-                                     f"otherwise: \"{constants.NOT_RECOGNIZED}\"", face=COST_LIGHT, edge=COST,
-         size=9.5)
+    _box(
+        axes,
+        7.25,
+        0.95,
+        3.4,
+        0.8,
+        f'smallest d < {threshold:g}: "younes"\notherwise: "{constants.NOT_RECOGNIZED}"',
+        face=COST_LIGHT,
+        edge=COST,
+        size=9.5,
+    )
     _arrow(axes, (8.95, 1.5), (8.5, 1.36))
-    _text(axes, 5.45, 0.4, "K comparisons: K chances to match a stranger by mistake", size=9, ha="left",
-          color=MUTED)
+    _text(axes, 5.45, 0.4, "K comparisons: K chances to match a stranger by mistake", size=9, ha="left", color=MUTED)
     return figure
 
 
@@ -392,8 +578,17 @@ def _volume(axes, x0, y0, cell, rows, cols, channels, depth_dx, depth_dy, highli
         width = 1.6 if channel in highlight else 0.6
         for row in range(rows):
             for col in range(cols):
-                _rect(axes, x0 + dx + col * cell, y0 + dy + (rows - 1 - row) * cell, cell, cell, color,
-                      edge=edge, linewidth=width, zorder=10 - channel)
+                _rect(
+                    axes,
+                    x0 + dx + col * cell,
+                    y0 + dy + (rows - 1 - row) * cell,
+                    cell,
+                    cell,
+                    color,
+                    edge=edge,
+                    linewidth=width,
+                    zorder=10 - channel,
+                )
 
 
 def gram_unrolling():
@@ -422,14 +617,31 @@ def gram_unrolling():
     for channel in range(channels):
         for position in range(rows * cols):
             outlined = channel in (k, k2)
-            _rect(axes, ax0 + position * small, ay_top - (channel + 1) * small, small, small,
-                  CHANNEL_COLORS[channel], edge=INK if outlined else "#555555", linewidth=1.2 if outlined else 0.5)
+            _rect(
+                axes,
+                ax0 + position * small,
+                ay_top - (channel + 1) * small,
+                small,
+                small,
+                CHANNEL_COLORS[channel],
+                edge=INK if outlined else "#555555",
+                linewidth=1.2 if outlined else 0.5,
+            )
     for channel, name in ((k, "k"), (k2, "k′")):
         _text(axes, ax0 - 0.1, ay_top - (channel + 0.5) * small, name, size=10, ha="right", weight="bold")
-    _brace(axes, ax0, ay_top + 0.06, ax0 + rows * cols * small, ay_top + 0.06, "$n_H \\cdot n_W$ positions",
-           side=1, size=10)
-    _text(axes, ax0 + rows * cols * small / 2, ay_top - channels * small - 0.3, "$A$: shape $(n_C,\\ n_H n_W)$",
-          size=10.5)
+    _brace(
+        axes,
+        ax0,
+        ay_top + 0.06,
+        ax0 + rows * cols * small,
+        ay_top + 0.06,
+        "$n_H \\cdot n_W$ positions",
+        side=1,
+        size=10,
+    )
+    _text(
+        axes, ax0 + rows * cols * small / 2, ay_top - channels * small - 0.3, "$A$: shape $(n_C,\\ n_H n_W)$", size=10.5
+    )
     # times A^T
     tx = ax0 + rows * cols * small + 0.35
     _text(axes, tx, 2.05, "×", size=16)
@@ -437,8 +649,16 @@ def gram_unrolling():
     for position in range(rows * cols):
         for channel in range(channels):
             outlined = channel == k2
-            _rect(axes, bx0 + channel * small, by_top - (position + 1) * small, small, small,
-                  CHANNEL_COLORS[channel], edge=INK if outlined else "#555555", linewidth=1.2 if outlined else 0.5)
+            _rect(
+                axes,
+                bx0 + channel * small,
+                by_top - (position + 1) * small,
+                small,
+                small,
+                CHANNEL_COLORS[channel],
+                edge=INK if outlined else "#555555",
+                linewidth=1.2 if outlined else 0.5,
+            )
     _text(axes, bx0 + channels * small / 2, by_top - rows * cols * small - 0.25, "$A^T$", size=10.5)
     ex = bx0 + channels * small + 0.35
     _text(axes, ex, 2.05, "=", size=16)
@@ -446,20 +666,52 @@ def gram_unrolling():
     for row in range(channels):
         for col in range(channels):
             chosen = (row, col) == (k, k2)
-            _rect(axes, gx0 + col * small, gy_top - (row + 1) * small, small, small,
-                  HIGHLIGHT if chosen else "#eeeeee", edge=INK if chosen else "#999999",
-                  linewidth=1.4 if chosen else 0.5)
+            _rect(
+                axes,
+                gx0 + col * small,
+                gy_top - (row + 1) * small,
+                small,
+                small,
+                HIGHLIGHT if chosen else "#eeeeee",
+                edge=INK if chosen else "#999999",
+                linewidth=1.4 if chosen else 0.5,
+            )
     _text(axes, gx0 + (k2 + 0.5) * small, gy_top + 0.15, "k′", size=10, weight="bold")
     _text(axes, gx0 - 0.1, gy_top - (k + 0.5) * small, "k", size=10, weight="bold", ha="right")
-    _text(axes, gx0 + channels * small / 2, gy_top - channels * small - 0.3,
-          "Gram matrix $G^{[l]}$\n$(n_C,\\ n_C)$", size=10.5, va="top")
-    _text(axes, 6.6, 3.95, "$G^{[l]}_{kk'} = \\sum_{i=1}^{n_H} \\sum_{j=1}^{n_W} a^{[l]}_{ijk}\\, a^{[l]}_{ijk'}$"
-                            "  = (row k of A) · (row k′ of A)", size=11.5)
-    _text(axes, gx0 + channels * small + 0.3, 2.05, "large when channels\nk and k′ are active\nat the same places\n"
-                          "(no mean subtracted:\nnot a true correlation)", size=9, ha="left", color=MUTED)
-    _text(axes, 5.2, 0.22, "Careful: $G^{[l]}$ is the Gram matrix of layer l; G alone is the generated image. "
-                           "$G^{[l](S)}$, $G^{[l](G)}$: Gram matrices of the style and generated images.",
-          size=9, color=MUTED)
+    _text(
+        axes,
+        gx0 + channels * small / 2,
+        gy_top - channels * small - 0.3,
+        "Gram matrix $G^{[l]}$\n$(n_C,\\ n_C)$",
+        size=10.5,
+        va="top",
+    )
+    _text(
+        axes,
+        6.6,
+        3.95,
+        "$G^{[l]}_{kk'} = \\sum_{i=1}^{n_H} \\sum_{j=1}^{n_W} a^{[l]}_{ijk}\\, a^{[l]}_{ijk'}$"
+        "  = (row k of A) · (row k′ of A)",
+        size=11.5,
+    )
+    _text(
+        axes,
+        gx0 + channels * small + 0.3,
+        2.05,
+        "large when channels\nk and k′ are active\nat the same places\n(no mean subtracted:\nnot a true correlation)",
+        size=9,
+        ha="left",
+        color=MUTED,
+    )
+    _text(
+        axes,
+        5.2,
+        0.22,
+        "Careful: $G^{[l]}$ is the Gram matrix of layer l; G alone is the generated image. "
+        "$G^{[l](S)}$, $G^{[l](G)}$: Gram matrices of the style and generated images.",
+        size=9,
+        color=MUTED,
+    )
     return figure
 
 
@@ -478,8 +730,10 @@ def _picture(kind: str, size: int = 64) -> np.ndarray:
     content[door] = (0.35, 0.22, 0.15)
     radius = np.hypot(x - 0.35, y - 0.4)
     swirl = np.sin(18 * radius + 5 * np.arctan2(y - 0.4, x - 0.35))
-    style = np.stack([0.18 + 0.25 * (swirl > 0.3), 0.25 + 0.45 * (swirl > 0.3) * (radius < 0.35),
-                      0.55 + 0.3 * (swirl < -0.2)], axis=-1)
+    style = np.stack(
+        [0.18 + 0.25 * (swirl > 0.3), 0.25 + 0.45 * (swirl > 0.3) * (radius < 0.35), 0.55 + 0.3 * (swirl < -0.2)],
+        axis=-1,
+    )
     style[radius < 0.09] = (0.98, 0.85, 0.3)
     if kind == "content":
         picture = content
@@ -488,7 +742,7 @@ def _picture(kind: str, size: int = 64) -> np.ndarray:
     else:
         noise = np.random.default_rng(7).uniform(-0.15, 0.15, (size, size, 3))
         picture = 0.6 * content + 0.4 * style + noise
-    return np.round(np.clip(picture, 0, 1) * 5) / 5     # 6 levels per channel: few colours for the PNG palette
+    return np.round(np.clip(picture, 0, 1) * 5) / 5  # 6 levels per channel: few colours for the PNG palette
 
 
 def nst_cost():
@@ -498,12 +752,24 @@ def nst_cost():
         The :class:`matplotlib.figure.Figure` (``render("nst_cost")`` writes it to ``nst_cost.png``).
     """
     figure, axes = _canvas(10.4, 4.6)
-    rows = [("content", "content image C", 3.75), ("style", "style image S", 2.45),
-            ("generated", "generated image G", 1.15)]
+    rows = [
+        ("content", "content image C", 3.75),
+        ("style", "style image S", 2.45),
+        ("generated", "generated image G", 1.15),
+    ]
     for kind, label, y in rows:
         axes.imshow(_picture(kind), extent=(0.3, 1.2, y - 0.45, y + 0.45), interpolation="nearest", zorder=2)
-        _rect(axes, 0.3, y - 0.45, 0.9, 0.9, "none", edge=GOOD if kind == "generated" else MUTED,
-              linewidth=2.0 if kind == "generated" else 0.8, zorder=3)
+        _rect(
+            axes,
+            0.3,
+            y - 0.45,
+            0.9,
+            0.9,
+            "none",
+            edge=GOOD if kind == "generated" else MUTED,
+            linewidth=2.0 if kind == "generated" else 0.8,
+            zorder=3,
+        )
         _text(axes, 1.3, y + 0.3, label, size=10, ha="left")
         _arrow(axes, (1.25, y - 0.05), (2.8, y - 0.05))
     _text(axes, 1.3, 0.98, "(the only thing\nthat changes)", size=9, ha="left", va="top", color=GOOD)
@@ -512,8 +778,16 @@ def nst_cost():
     _text(axes, vgg_x, 3.95, "VGG19", size=11.5, weight="bold", color=NETWORK)
     _text(axes, vgg_x, 3.6, "pretrained,\nfrozen", size=9, color=NETWORK)
     for index in range(6):
-        _rect(axes, vgg_x - 0.43 + index * 0.15, 1.15 + index * 0.1, 0.09, 2.0 - index * 0.2, NETWORK, edge="none",
-              alpha=0.35 + 0.08 * index)
+        _rect(
+            axes,
+            vgg_x - 0.43 + index * 0.15,
+            1.15 + index * 0.1,
+            0.09,
+            2.0 - index * 0.2,
+            NETWORK,
+            edge="none",
+            alpha=0.35 + 0.08 * index,
+        )
     box_x = 5.95
     _box(axes, box_x, 3.3, 2.7, 0.95, "", face=EMBEDDING_LIGHT, edge=EMBEDDING)
     _text(axes, box_x, 3.5, "$J_{content}(C, G)$", size=11)
@@ -533,8 +807,14 @@ def nst_cost():
     _arrow(axes, (box_x + 1.37, 1.75), (j_x - 1.27, 2.15), curve=0.15)
     axes.plot([j_x, j_x, 0.75, 0.75], [2.0, 0.2, 0.2, 0.62], color=COST, linewidth=1.6, zorder=1)
     _arrow(axes, (0.75, 0.5), (0.75, 0.68), color=COST, linewidth=1.6)
-    _text(axes, 4.9, 0.38, "gradient descent on the pixels of G:   G := G − η ∂J/∂G"
-                           "   (η: learning rate; VGG19's weights never change)", size=10, color=COST)
+    _text(
+        axes,
+        4.9,
+        0.38,
+        "gradient descent on the pixels of G:   G := G − η ∂J/∂G   (η: learning rate; VGG19's weights never change)",
+        size=10,
+        color=COST,
+    )
     return figure
 
 
@@ -557,8 +837,17 @@ def vgg19_layers():
             block_span[block] = [x, x]
         width = conv_width if filters else pool_width
         height = heights[block] * (1.0 if filters else 0.75)
-        _rect(axes, x, center_y - height / 2, width, height, NETWORK if filters else BAD_LIGHT,
-              edge=NETWORK if filters else BAD, linewidth=0.6, alpha=0.55 + 0.09 * block if filters else 1.0)
+        _rect(
+            axes,
+            x,
+            center_y - height / 2,
+            width,
+            height,
+            NETWORK if filters else BAD_LIGHT,
+            edge=NETWORK if filters else BAD,
+            linewidth=0.6,
+            alpha=0.55 + 0.09 * block if filters else 1.0,
+        )
         positions[name] = x + width / 2
         x += width + gap
         block_span[block][1] = x - gap
@@ -567,25 +856,48 @@ def vgg19_layers():
         side = "H × W" if block == 1 else f"H/{2 ** (block - 1)} × W/{2 ** (block - 1)}"
         _text(axes, (start + end) / 2, 0.98, f"block{block}\n{filters} channels\n{side}", size=8.5, va="top")
     partial_x = (block_span[3][1] + block_span[4][0]) / 2
-    _rect(axes, partial_x, 1.05, block_span[5][1] - partial_x + 0.08, 3.3, "none", edge="#c4c4c4",
-          linewidth=0.8, hatch="///", zorder=0)
-    _text(axes, (partial_x + block_span[5][1]) / 2, 4.5, "blocks 4–5: only in the full VGG19 file",
-          size=9, color=MUTED)
-    rows = [(course, 4.05, "\"course\" preset (with the full file)"),
-            (blocks123, 3.65, "\"blocks123\" preset (only the partial\nfile, blocks 1–3)")]
+    _rect(
+        axes,
+        partial_x,
+        1.05,
+        block_span[5][1] - partial_x + 0.08,
+        3.3,
+        "none",
+        edge="#c4c4c4",
+        linewidth=0.8,
+        hatch="///",
+        zorder=0,
+    )
+    _text(axes, (partial_x + block_span[5][1]) / 2, 4.5, "blocks 4–5: only in the full VGG19 file", size=9, color=MUTED)
+    rows = [
+        (course, 4.05, '"course" preset (with the full file)'),
+        (blocks123, 3.65, '"blocks123" preset (only the partial\nfile, blocks 1–3)'),
+    ]
     for preset, y, label in rows:
         _text(axes, 0.15, y, label, size=9, ha="left")
         axes.plot([2.5, block_span[5][1] + 0.05], [y, y], color="#dddddd", linewidth=0.8, zorder=0)
         for name in preset.style_layers:
-            axes.scatter([positions[name]], [y], s=70, marker="o", color=EMBEDDING, zorder=4, edgecolor=INK,
-                         linewidth=0.6)
-        axes.scatter([positions[preset.content_layer]], [y], s=80, marker="s", color=GOOD, zorder=4,
-                     edgecolor=INK, linewidth=0.6)
-    marked = sorted({*course.style_layers, course.content_layer, *blocks123.style_layers,
-                     blocks123.content_layer}, key=vgg.LAYER_NAMES.index)
+            axes.scatter(
+                [positions[name]], [y], s=70, marker="o", color=EMBEDDING, zorder=4, edgecolor=INK, linewidth=0.6
+            )
+        axes.scatter(
+            [positions[preset.content_layer]], [y], s=80, marker="s", color=GOOD, zorder=4, edgecolor=INK, linewidth=0.6
+        )
+    marked = sorted(
+        {*course.style_layers, course.content_layer, *blocks123.style_layers, blocks123.content_layer},
+        key=vgg.LAYER_NAMES.index,
+    )
     for name in marked:
-        _text(axes, positions[name], center_y + heights[int(name[5])] / 2 + 0.06, name, size=7.5, rotation=90,
-              va="bottom", color=INK)
+        _text(
+            axes,
+            positions[name],
+            center_y + heights[int(name[5])] / 2 + 0.06,
+            name,
+            size=7.5,
+            rotation=90,
+            va="bottom",
+            color=INK,
+        )
     _text(axes, 0.15, center_y + 0.45, "3×3 convolution", size=9, ha="left", color=NETWORK)
     _text(axes, 0.15, center_y + 0.05, "2×2 max-pool\n(halves H and W)", size=9, ha="left", color=BAD)
     axes.scatter([0.25], [1.3], s=70, color=EMBEDDING, edgecolor=INK, linewidth=0.6)
@@ -597,10 +909,16 @@ def vgg19_layers():
     _text(axes, 2.55, 0.36, "shallow: edges, colours", size=9, ha="left", color=MUTED)
     _text(axes, right, 0.36, "deep: textures, object parts", size=9, ha="right", color=MUTED)
     weights = lambda preset: ", ".join(f"{value:.2g}" for value in dict.fromkeys(preset.style_layers.values()))
-    _text(axes, right + 0.1, 4.1, f"λ = {weights(course)} each,\ncontent {course.content_layer}", size=8.5,
-          ha="left")
-    _text(axes, right + 0.1, 3.45, f"λ = 1/3 each,\ncontent {blocks123.content_layer}\n(used when blocks\n"
-                                  "4–5 are missing)", size=8.5, ha="left", va="center")
+    _text(axes, right + 0.1, 4.1, f"λ = {weights(course)} each,\ncontent {course.content_layer}", size=8.5, ha="left")
+    _text(
+        axes,
+        right + 0.1,
+        3.45,
+        f"λ = 1/3 each,\ncontent {blocks123.content_layer}\n(used when blocks\n4–5 are missing)",
+        size=8.5,
+        ha="left",
+        va="center",
+    )
     return figure
 
 
@@ -611,22 +929,28 @@ def receptive_field():
         The :class:`matplotlib.figure.Figure` (``render("receptive_field")`` writes it to ``receptive_field.png``).
     """
     figure, axes = _canvas(9.7, 5.2, bottom=-0.15)
-    specs = [arithmetic.LayerSpec("block1_conv1", 3, 1, "same"), arithmetic.LayerSpec("block1_conv2", 3, 1, "same"),
-             arithmetic.LayerSpec("block1_pool", 2, 2, 0), arithmetic.LayerSpec("block2_conv1", 3, 1, "same"),
-             arithmetic.LayerSpec("block2_conv2", 3, 1, "same")]
+    specs = [
+        arithmetic.LayerSpec("block1_conv1", 3, 1, "same"),
+        arithmetic.LayerSpec("block1_conv2", 3, 1, "same"),
+        arithmetic.LayerSpec("block1_pool", 2, 2, 0),
+        arithmetic.LayerSpec("block2_conv1", 3, 1, "same"),
+        arithmetic.LayerSpec("block2_conv2", 3, 1, "same"),
+    ]
     fields = arithmetic.receptive_fields(specs, rank=1)
     pixels, pixel = 22, 0.26
     left, bottom, row_step = 2.0, 0.55, 0.72
     layers = [("input image", 1, 1, 0.0, None)] + [
-        (spec.name, spec.kernel_size, fields[spec.name].jump[0], fields[spec.name].start[0], spec) for spec in specs]
+        (spec.name, spec.kernel_size, fields[spec.name].jump[0], fields[spec.name].start[0], spec) for spec in specs
+    ]
     # trace back from one top unit: the set of unit centres each layer contributes
     top_center = 10.5
     needed = {len(layers) - 1: {top_center}}
     for level in range(len(layers) - 1, 0, -1):
         _, kernel, _, _, _ = layers[level]
         jump_below = layers[level - 1][2]
-        needed[level - 1] = {center + (tap - (kernel - 1) / 2) * jump_below
-                             for center in needed[level] for tap in range(kernel)}
+        needed[level - 1] = {
+            center + (tap - (kernel - 1) / 2) * jump_below for center in needed[level] for tap in range(kernel)
+        }
     shades = ["#c9d6e8", "#b4c8e3", "#9fb9de", "#f2b9a0", "#89aad6", "#6f96cc"]
     for level, (name, kernel, jump, start, spec) in enumerate(layers):
         y = bottom + level * row_step
@@ -634,39 +958,93 @@ def receptive_field():
         for center in centers:
             used = center in needed[level]
             face = (HIGHLIGHT if level == len(layers) - 1 else shades[level]) if used else "#f3f3f3"
-            _rect(axes, left + (center - jump / 2 + 0.5) * pixel + 0.015, y - 0.14, jump * pixel - 0.03, 0.28,
-                  face, edge="#555555" if used else "#c8c8c8", linewidth=0.6)
+            _rect(
+                axes,
+                left + (center - jump / 2 + 0.5) * pixel + 0.015,
+                y - 0.14,
+                jump * pixel - 0.03,
+                0.28,
+                face,
+                edge="#555555" if used else "#c8c8c8",
+                linewidth=0.6,
+            )
         low, high = min(needed[level]), max(needed[level])
         if level > 0:
             below = needed[level - 1]
             jump_below = layers[level - 1][2]
-            _polygon(axes, [(left + (min(below) - jump_below / 2 + 0.5) * pixel, y - row_step + 0.15),
-                            (left + (max(below) + jump_below / 2 + 0.5) * pixel, y - row_step + 0.15),
-                            (left + (high + jump / 2 + 0.5) * pixel, y - 0.15),
-                            (left + (low - jump / 2 + 0.5) * pixel, y - 0.15)],
-                     face=NETWORK, edge="none", alpha=0.12, zorder=1)
-        operation = "" if spec is None else (f"3×3 conv" if kernel == 3 else "2×2 max-pool, stride 2")
+            _polygon(
+                axes,
+                [
+                    (left + (min(below) - jump_below / 2 + 0.5) * pixel, y - row_step + 0.15),
+                    (left + (max(below) + jump_below / 2 + 0.5) * pixel, y - row_step + 0.15),
+                    (left + (high + jump / 2 + 0.5) * pixel, y - 0.15),
+                    (left + (low - jump / 2 + 0.5) * pixel, y - 0.15),
+                ],
+                face=NETWORK,
+                edge="none",
+                alpha=0.12,
+                zorder=1,
+            )
+        operation = "" if spec is None else ("3×3 conv" if kernel == 3 else "2×2 max-pool, stride 2")
         _text(axes, 0.15, y + 0.07, name, size=9.5, ha="left", weight="bold" if level == len(layers) - 1 else None)
         if operation:
             _text(axes, 0.15, y - 0.14, operation, size=8.5, ha="left", color=MUTED)
         size = 1 if spec is None else fields[spec.name].size[0]
-        _text(axes, left + pixels * pixel + 0.2, y, f"one unit sees {size} px" if spec else "pixels", size=9.5,
-              ha="left", color=INK if spec else MUTED)
-    _text(axes, left + pixels * pixel / 2, bottom + len(layers) * row_step - 0.1,
-          "One block2_conv2 unit (yellow) and every unit below it that feeds it, along one axis",
-          size=10.5)
-    _text(axes, 0.15, 0.0, "Pooling doubles the spacing of the units (the jump), so every later 3×3 layer "
-                           "widens the field by 4 px instead of 2.", size=9, ha="left", color=MUTED)
+        _text(
+            axes,
+            left + pixels * pixel + 0.2,
+            y,
+            f"one unit sees {size} px" if spec else "pixels",
+            size=9.5,
+            ha="left",
+            color=INK if spec else MUTED,
+        )
+    _text(
+        axes,
+        left + pixels * pixel / 2,
+        bottom + len(layers) * row_step - 0.1,
+        "One block2_conv2 unit (yellow) and every unit below it that feeds it, along one axis",
+        size=10.5,
+    )
+    _text(
+        axes,
+        0.15,
+        0.0,
+        "Pooling doubles the spacing of the units (the jump), so every later 3×3 layer "
+        "widens the field by 4 px instead of 2.",
+        size=9,
+        ha="left",
+        color=MUTED,
+    )
     return figure
 
 
-def _grid(axes, x0, y0, cols, rows, cell_w, cell_h, face="#e8eef7", edge="#8a9bb5", highlight_cols=(),
-          highlight_face=HIGHLIGHT):
+def _grid(
+    axes,
+    x0,
+    y0,
+    cols,
+    rows,
+    cell_w,
+    cell_h,
+    face="#e8eef7",
+    edge="#8a9bb5",
+    highlight_cols=(),
+    highlight_face=HIGHLIGHT,
+):
     for col in range(cols):
         for row in range(rows):
             chosen = col in highlight_cols
-            _rect(axes, x0 + col * cell_w, y0 + row * cell_h, cell_w, cell_h, highlight_face if chosen else face,
-                  edge=edge, linewidth=0.4)
+            _rect(
+                axes,
+                x0 + col * cell_w,
+                y0 + row * cell_h,
+                cell_w,
+                cell_h,
+                highlight_face if chosen else face,
+                edge=edge,
+                linewidth=0.4,
+            )
     _rect(axes, x0, y0, cols * cell_w, rows * cell_h, "none", edge=INK, linewidth=0.9, zorder=3)
 
 
@@ -694,14 +1072,19 @@ def conv1d():
     mh = 0.12
     arrow_y = y0 + 0.1
     _grid(axes, mx0, my0, middle[0], middle[1], cell, mh, highlight_cols=(0,))
-    _rect(axes, mx0, my0, kernel * cell, middle[1] * mh, "none", edge=GOOD, linewidth=2.2, zorder=4,
-          linestyle="--")
+    _rect(axes, mx0, my0, kernel * cell, middle[1] * mh, "none", edge=GOOD, linewidth=2.2, zorder=4, linestyle="--")
     _arrow(axes, (x0 + length * cell + 0.15, arrow_y), (mx0 - 0.35, arrow_y))
     between = (x0 + length * cell + mx0 - 0.2) / 2
     _text(axes, between, arrow_y + 0.2, f"* {first} filters\nof size {kernel} × 1", size=10, va="bottom")
     _text(axes, between, arrow_y - 0.2, f"{length} − {kernel} + 1 = {middle[0]}", size=9.5, va="top", color=MUTED)
-    _text(axes, mx0 + middle[0] * cell / 2, my0 + middle[1] * mh + 0.2, f"{middle[0]} × {middle[1]}", size=10.5,
-          weight="bold")
+    _text(
+        axes,
+        mx0 + middle[0] * cell / 2,
+        my0 + middle[1] * mh + 0.2,
+        f"{middle[0]} × {middle[1]}",
+        size=10.5,
+        weight="bold",
+    )
     _text(axes, mx0 - 0.12, my0 + middle[1] * mh / 2, f"{first} channels", size=8.5, rotation=90, color=MUTED)
     _text(axes, mx0 + middle[0] * cell / 2, my0 - 0.22, "positions →", size=8.5, color=MUTED)
     # second layer
@@ -712,16 +1095,36 @@ def conv1d():
     between = (mx0 + middle[0] * cell + lx0) / 2
     _text(axes, between, arrow_y + 0.2, f"* {second} filters\nof size {kernel} × {first}", size=10, va="bottom")
     _text(axes, between, arrow_y - 0.2, f"{middle[0]} − {kernel} + 1 = {last[0]}", size=9.5, va="top", color=MUTED)
-    _text(axes, lx0 + last[0] * cell / 2, ly0 + last[1] * lh + 0.2, f"{last[0]} × {last[1]}", size=10.5,
-          weight="bold")
-    _text(axes, lx0 + last[0] * cell + 0.1, ly0 + last[1] * lh / 2, f"{second}\nchannels", size=8.5,
-          ha="left", color=MUTED)
-    params = (arithmetic.conv_param_count(kernel, 1, first, rank=1),
-              arithmetic.conv_param_count(kernel, first, second, rank=1))
-    _text(axes, 5.2, 3.6, "The lecture's 1D convolution: each filter slides along one axis. A window "
-                          "(yellow, green dashed) gives one column of the next layer.", size=10)
-    _text(axes, 5.2, 3.25, f"parameters: {first} × ({kernel}·1 + 1) = {params[0]},   "
-                           f"{second} × ({kernel}·{first} + 1) = {params[1]:,}", size=9.5, color=MUTED)
+    _text(axes, lx0 + last[0] * cell / 2, ly0 + last[1] * lh + 0.2, f"{last[0]} × {last[1]}", size=10.5, weight="bold")
+    _text(
+        axes,
+        lx0 + last[0] * cell + 0.1,
+        ly0 + last[1] * lh / 2,
+        f"{second}\nchannels",
+        size=8.5,
+        ha="left",
+        color=MUTED,
+    )
+    params = (
+        arithmetic.conv_param_count(kernel, 1, first, rank=1),
+        arithmetic.conv_param_count(kernel, first, second, rank=1),
+    )
+    _text(
+        axes,
+        5.2,
+        3.6,
+        "The lecture's 1D convolution: each filter slides along one axis. A window "
+        "(yellow, green dashed) gives one column of the next layer.",
+        size=10,
+    )
+    _text(
+        axes,
+        5.2,
+        3.25,
+        f"parameters: {first} × ({kernel}·1 + 1) = {params[0]},   {second} × ({kernel}·{first} + 1) = {params[1]:,}",
+        size=9.5,
+        color=MUTED,
+    )
     return figure
 
 
@@ -731,12 +1134,33 @@ def _cube(axes, x0, y0, side, depth, face, edge=INK, linewidth=0.9, zorder=2, al
 
     rgb = np.array(to_rgb(face))
     dx = dy = depth
-    _polygon(axes, [(x0, y0 + side), (x0 + dx, y0 + side + dy), (x0 + side + dx, y0 + side + dy),
-                    (x0 + side, y0 + side)], tuple(rgb * 0.92 + 0.08), edge, linewidth, zorder, alpha)
-    _polygon(axes, [(x0 + side, y0), (x0 + side + dx, y0 + dy), (x0 + side + dx, y0 + side + dy),
-                    (x0 + side, y0 + side)], tuple(rgb * 0.78), edge, linewidth, zorder, alpha)
-    _polygon(axes, [(x0, y0), (x0 + side, y0), (x0 + side, y0 + side), (x0, y0 + side)], tuple(rgb), edge,
-             linewidth, zorder, alpha)
+    _polygon(
+        axes,
+        [(x0, y0 + side), (x0 + dx, y0 + side + dy), (x0 + side + dx, y0 + side + dy), (x0 + side, y0 + side)],
+        tuple(rgb * 0.92 + 0.08),
+        edge,
+        linewidth,
+        zorder,
+        alpha,
+    )
+    _polygon(
+        axes,
+        [(x0 + side, y0), (x0 + side + dx, y0 + dy), (x0 + side + dx, y0 + side + dy), (x0 + side, y0 + side)],
+        tuple(rgb * 0.78),
+        edge,
+        linewidth,
+        zorder,
+        alpha,
+    )
+    _polygon(
+        axes,
+        [(x0, y0), (x0 + side, y0), (x0 + side, y0 + side), (x0, y0 + side)],
+        tuple(rgb),
+        edge,
+        linewidth,
+        zorder,
+        alpha,
+    )
 
 
 def conv3d():
@@ -756,41 +1180,82 @@ def conv3d():
     _cube(axes, 0.5, 0.85 + side - kernel * unit, kernel * unit, kernel * unit * 0.45, HIGHLIGHT, zorder=3)
     _text(axes, 0.5 + side / 2, 0.6, f"{length} × {length} × {length} × 1", size=10.5, weight="bold")
     _text(axes, 0.5 + side / 2, 0.3, "(e.g. a CT scan: a volume of voxels)", size=9, color=MUTED)
-    _text(axes, 0.6, 0.85 + side - kernel * unit - 0.22, f"one filter: {kernel} × {kernel} × {kernel}", size=9,
-          color="#8a6d00", ha="left")
+    _text(
+        axes,
+        0.6,
+        0.85 + side - kernel * unit - 0.22,
+        f"one filter: {kernel} × {kernel} × {kernel}",
+        size=9,
+        color="#8a6d00",
+        ha="left",
+    )
     # first output: a few stacked cubes for the channels
     side1 = middle[0] * unit
     bx = 4.3
     for index in range(3):
-        _cube(axes, bx + index * 0.16, 1.05 + index * 0.12, side1, side1 * 0.45,
-              ("#fbe5cf", "#f7d3b0", "#f2c08f")[index], zorder=2 + index)
+        _cube(
+            axes,
+            bx + index * 0.16,
+            1.05 + index * 0.12,
+            side1,
+            side1 * 0.45,
+            ("#fbe5cf", "#f7d3b0", "#f2c08f")[index],
+            zorder=2 + index,
+        )
     _text(axes, bx + side1 / 2 + 0.2, 0.6, " × ".join(str(value) for value in middle), size=10.5, weight="bold")
     _text(axes, bx + side1 / 2 + 0.2, 0.3, f"{first} channels, each a {middle[0]}³ volume", size=9, color=MUTED)
     _arrow(axes, (0.5 + side * 1.45 + 0.15, 1.85), (bx - 0.15, 1.85))
-    _text(axes, (0.5 + side * 1.45 + bx) / 2, 2.05, f"* {first} filters\n{kernel}×{kernel}×{kernel}", size=10,
-          va="bottom")
-    _text(axes, (0.5 + side * 1.45 + bx) / 2, 1.65, f"{length} − {kernel} + 1 = {middle[0]}", size=9.5,
-          va="top", color=MUTED)
+    _text(
+        axes, (0.5 + side * 1.45 + bx) / 2, 2.05, f"* {first} filters\n{kernel}×{kernel}×{kernel}", size=10, va="bottom"
+    )
+    _text(
+        axes,
+        (0.5 + side * 1.45 + bx) / 2,
+        1.65,
+        f"{length} − {kernel} + 1 = {middle[0]}",
+        size=9.5,
+        va="top",
+        color=MUTED,
+    )
     # second output
     side2 = last[0] * unit
     cx = 7.9
     for index in range(4):
-        _cube(axes, cx + index * 0.14, 1.2 + index * 0.1, side2, side2 * 0.45,
-              ("#dcefdf", "#c7e4cc", "#b2d9b9", "#9dcea6")[index], zorder=2 + index)
+        _cube(
+            axes,
+            cx + index * 0.14,
+            1.2 + index * 0.1,
+            side2,
+            side2 * 0.45,
+            ("#dcefdf", "#c7e4cc", "#b2d9b9", "#9dcea6")[index],
+            zorder=2 + index,
+        )
     _text(axes, cx + side2 / 2 + 0.25, 0.6, " × ".join(str(value) for value in last), size=10.5, weight="bold")
     _text(axes, cx + side2 / 2 + 0.25, 0.3, f"{second} channels", size=9, color=MUTED)
     start = bx + side1 * 1.45 + 0.45
     _arrow(axes, (start, 1.85), (cx - 0.15, 1.85))
-    _text(axes, (start + cx) / 2, 2.05, f"* {second} filters\n{kernel}×{kernel}×{kernel}×{first}", size=10,
-          va="bottom")
-    _text(axes, (start + cx) / 2, 1.65, f"{middle[0]} − {kernel} + 1 = {last[0]}", size=9.5, va="top",
-          color=MUTED)
-    params = (arithmetic.conv_param_count(kernel, 1, first, rank=3),
-              arithmetic.conv_param_count(kernel, first, second, rank=3))
-    _text(axes, 5.2, 3.8, "The lecture's 3D convolution: each filter slides along three axes (height, width, "
-                          "depth or time).", size=10)
-    _text(axes, 5.2, 3.45, f"parameters: {first} × ({kernel}³·1 + 1) = {params[0]:,},   "
-                           f"{second} × ({kernel}³·{first} + 1) = {params[1]:,}", size=9.5, color=MUTED)
+    _text(axes, (start + cx) / 2, 2.05, f"* {second} filters\n{kernel}×{kernel}×{kernel}×{first}", size=10, va="bottom")
+    _text(axes, (start + cx) / 2, 1.65, f"{middle[0]} − {kernel} + 1 = {last[0]}", size=9.5, va="top", color=MUTED)
+    params = (
+        arithmetic.conv_param_count(kernel, 1, first, rank=3),
+        arithmetic.conv_param_count(kernel, first, second, rank=3),
+    )
+    _text(
+        axes,
+        5.2,
+        3.8,
+        "The lecture's 3D convolution: each filter slides along three axes (height, width, depth or time).",
+        size=10,
+    )
+    _text(
+        axes,
+        5.2,
+        3.45,
+        f"parameters: {first} × ({kernel}³·1 + 1) = {params[0]:,},   "
+        f"{second} × ({kernel}³·{first} + 1) = {params[1]:,}",
+        size=9.5,
+        color=MUTED,
+    )
     return figure
 
 
@@ -811,6 +1276,7 @@ DIAGRAMS: dict[str, Callable] = {
 
 # Rendering and checking
 # ----------------------------------------------------------------------------------------------
+
 
 def _names(names: Iterable[str] | None) -> list[str]:
     chosen = list(DIAGRAMS) if names is None else list(names)
@@ -854,9 +1320,10 @@ def _png_bytes(name: str) -> bytes:
     with matplotlib.rc_context(_RC):
         DIAGRAMS[name]().savefig(buffer, format="png", dpi=DPI, facecolor="white")
     buffer.seek(0)
-    with Image.open(buffer) as image:    # a palette PNG is a quarter of the RGB file's size
-        palette = image.convert("RGB").quantize(colors=PALETTE_COLORS, method=Image.Quantize.MAXCOVERAGE,
-                                                dither=Image.Dither.NONE)
+    with Image.open(buffer) as image:  # a palette PNG is a quarter of the RGB file's size
+        palette = image.convert("RGB").quantize(
+            colors=PALETTE_COLORS, method=Image.Quantize.MAXCOVERAGE, dither=Image.Dither.NONE
+        )
     output = io.BytesIO()
     palette.save(output, format="PNG", optimize=True)
     return output.getvalue()
@@ -937,20 +1404,25 @@ def check(folder=DEFAULT_FOLDER, names: Iterable[str] | None = None) -> dict[str
             problems[name] = f"unreadable: {committed} ({error})"
             continue
         if difference > STALE_FRACTION:
-            problems[name] = (f"stale: {difference:.3%} of its pixels differ from a fresh drawing "
-                              f"(more than {STALE_FRACTION:.3%})")
+            problems[name] = (
+                f"stale: {difference:.3%} of its pixels differ from a fresh drawing (more than {STALE_FRACTION:.3%})"
+            )
     return problems
 
 
 def main(argv: list[str] | None = None) -> int:
     """``python -m utils.course.diagrams [NAME ...] [--out FOLDER] [--check]``; returns the exit status."""
-    parser = argparse.ArgumentParser(prog="python -m utils.course.diagrams",
-                                     description="Draw the course's concept diagrams (PNG) for the notebooks.")
+    parser = argparse.ArgumentParser(
+        prog="python -m utils.course.diagrams",
+        description="Draw the course's concept diagrams (PNG) for the notebooks.",
+    )
     parser.add_argument("names", nargs="*", help=f"diagrams to draw (default: all of {', '.join(DIAGRAMS)})")
     parser.add_argument("--out", default=str(DEFAULT_FOLDER), help="folder of the PNGs (default: notebooks/images)")
-    parser.add_argument("--check", action="store_true",
-                        help="do not write: compare fresh drawings with the files in --out; exit 1 if one is "
-                             "missing or stale")
+    parser.add_argument(
+        "--check",
+        action="store_true",
+        help="do not write: compare fresh drawings with the files in --out; exit 1 if one is missing or stale",
+    )
     args = parser.parse_args(argv)
     try:
         if args.check:
@@ -958,8 +1430,10 @@ def main(argv: list[str] | None = None) -> int:
             for name, reason in problems.items():
                 print(f"{name}.png: {reason}")
             if problems:
-                print(f"{len(problems)} diagram(s) out of date; run: python -m utils.course.diagrams"
-                      + ("" if Path(args.out).resolve() == DEFAULT_FOLDER.resolve() else f" --out {args.out}"))
+                print(
+                    f"{len(problems)} diagram(s) out of date; run: python -m utils.course.diagrams"
+                    + ("" if Path(args.out).resolve() == DEFAULT_FOLDER.resolve() else f" --out {args.out}")
+                )
                 return 1
             print(f"all {len(_names(args.names or None))} diagrams in {args.out} are up to date")
             return 0

@@ -50,8 +50,9 @@ def fetch_assets(force: bool = False) -> list[str]:
         print(line, flush=True)
     failed = [line.split()[0] for line in lines if line.split()[1] in ("MISSING", "CORRUPT")]
     if failed:
-        raise AssetError(f"{', '.join(failed)} could not be made available (see the lines above); "
-                         f"the course needs them")
+        raise AssetError(
+            f"{', '.join(failed)} could not be made available (see the lines above); the course needs them"
+        )
     return []
 
 
@@ -82,8 +83,9 @@ STEPS = (fetch_assets, prepare_face_encoder)
 
 def main(argv: list[str] | None = None) -> int:
     """The command line: ``python -m utils.course.prepare [--force]``; returns the exit status."""
-    parser = argparse.ArgumentParser(prog="python -m utils.course.prepare",
-                                     description="Make the project's derived assets (run after pip install).")
+    parser = argparse.ArgumentParser(
+        prog="python -m utils.course.prepare", description="Make the project's derived assets (run after pip install)."
+    )
     parser.add_argument("--force", action="store_true", help="redo every step even if its output verifies")
     args = parser.parse_args(argv)
     try:

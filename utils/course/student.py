@@ -6,7 +6,10 @@ learner opens:
 * every solution region — the lines from ``### BEGIN SOLUTION`` to ``### END SOLUTION`` inside a
   code cell — becomes ``# YOUR CODE HERE`` and ``raise NotImplementedError(...)`` at the same
   indentation, naming the exercise (the function the region sits in);
-* every hidden-check region — ``### BEGIN HIDDEN CHECKS`` to ``### END HIDDEN CHECKS`` — is removed;
+* every hidden-check region — ``### BEGIN HIDDEN CHECKS`` to ``### END HIDDEN CHECKS`` — is removed.
+  Such a region holds only ``checks.check_<exercise>(...)`` calls (and comments): the grader turns
+  each into an observation judged in its own process with hidden cases, and never sends the
+  region's text to the learner's kernel (:func:`hidden_check_calls`; anything else is refused);
 * outputs and execution counts are stripped;
 * the folder ``images/`` beside the solution notebooks (the concept diagrams of
   :mod:`utils.course.diagrams`, which the markdown shows as ``images/<name>.png``) is copied beside
@@ -118,12 +121,11 @@ def _marker_options(marker: str, where: str) -> dict | None:
     match = _BEGIN_SOLUTION_LINE.match(marker)
     if match is None:
         if marker.startswith(BEGIN_SOLUTION):
-            raise NotebookFormatError(f"{where}: cannot read {marker!r}; write e.g. "
-                                      f"'{BEGIN_SOLUTION} (points=2)'")
+            raise NotebookFormatError(f"{where}: cannot read {marker!r}; write e.g. '{BEGIN_SOLUTION} (points=2)'")
         return None
     options = {}
     text = match.group("options")
-    for item in (text.split(",") if text and text.strip() else []):
+    for item in text.split(",") if text and text.strip() else []:
         option = _OPTION.match(item)
         key = option.group("key") if option else None
         if key == "points":
@@ -131,8 +133,9 @@ def _marker_options(marker: str, where: str) -> dict | None:
         elif key == "name" and option.group("value").isidentifier():
             options["name"] = option.group("value")
         else:
-            raise NotebookFormatError(f"{where}: unknown option {item.strip()!r} in {marker!r} "
-                                      f"(allowed: points=NUMBER, name=IDENTIFIER)")
+            raise NotebookFormatError(
+                f"{where}: unknown option {item.strip()!r} in {marker!r} (allowed: points=NUMBER, name=IDENTIFIER)"
+            )
     return options
 
 
@@ -141,7 +144,7 @@ def _convert(source: str, where: str) -> tuple[str, list[tuple[str | None, dict]
     lines = source.split("\n")
     output: list[str] = []
     regions: list[tuple[str | None, dict]] = []
-    state = None          # None, "solution" or "hidden"
+    state = None  # None, "solution" or "hidden"
     start = 0
     for index, line in enumerate(lines):
         marker = line.strip()
@@ -166,6 +169,8 @@ def _convert(source: str, where: str) -> tuple[str, list[tuple[str | None, dict]
             expected = "solution" if marker == END_SOLUTION else "hidden"
             if state != expected:
                 raise NotebookFormatError(f"{here}: {marker!r} without its BEGIN marker")
+            if state == "hidden":
+                _hidden_calls(lines[start + 1 : index], where, start + 1)
             state = None
             continue
         if state is None:
@@ -173,6 +178,96 @@ def _convert(source: str, where: str) -> tuple[str, list[tuple[str | None, dict]
     if state is not None:
         raise NotebookFormatError(f"{where}: region opened at line {start + 1} is never closed")
     return "\n".join(output), regions
+
+
+def _is_check_call(node) -> bool:
+    return (
+        isinstance(node, ast.Call)
+        and isinstance(node.func, ast.Attribute)
+        and isinstance(node.func.value, ast.Name)
+        and node.func.value.id == "checks"
+        and node.func.attr.startswith("check_")
+    )
+
+
+#: What the arguments of a hidden check may hold: names, attributes, items, constants, containers
+#: (no call, lambda or comprehension: nothing of the region runs but the check).
+_ARGUMENT_NODES = (
+    ast.Name,
+    ast.Attribute,
+    ast.Subscript,
+    ast.Constant,
+    ast.Tuple,
+    ast.List,
+    ast.Dict,
+    ast.Set,
+    ast.Load,
+    ast.UnaryOp,
+    ast.USub,
+    ast.UAdd,
+    ast.Slice,
+    ast.Starred,
+    ast.keyword,
+)
+
+
+def _hidden_calls(lines: list[str], where: str, first: int) -> list[ast.Call]:
+    """The ``checks.check_<exercise>(...)`` calls of a hidden region's lines (``first``: the index of its
+    first line in the cell); NotebookFormatError, naming the line, for anything else."""
+    try:
+        tree = ast.parse("\n".join(lines))
+    except SyntaxError as error:
+        number = first + (error.lineno or 1)
+        raise NotebookFormatError(
+            f"{where}: line {number}: a hidden-check region holds code that does not parse "
+            f"at the top level of the cell ({error.msg})"
+        ) from None
+    calls = []
+    for statement in tree.body:
+        call = statement.value if isinstance(statement, ast.Expr) else None
+        arguments = [*call.args, *call.keywords] if _is_check_call(call) else []
+        if (
+            call is None
+            or not _is_check_call(call)
+            or not all(isinstance(node, _ARGUMENT_NODES) for argument in arguments for node in ast.walk(argument))
+        ):
+            line = lines[statement.lineno - 1].strip()
+            raise NotebookFormatError(
+                f"{where}: line {first + statement.lineno}: a hidden-check region may hold only "
+                f"`checks.check_<exercise>(...)` calls whose arguments are names or values (the grader judges each "
+                f"with hidden cases, outside the learner's kernel); found `{line[:80]}`"
+            )
+        calls.append(call)
+    return calls
+
+
+def hidden_check_calls(source: str, where: str = "cell") -> list[tuple[int, int, list[ast.Call]]]:
+    """The hidden-check regions of one cell's source: ``(begin line, end line, calls)`` per region.
+
+    Lines are 0-based indices of the two marker lines; each call's ``lineno`` counts from the
+    region's first line inside the markers (1).
+
+    Raises:
+        NotebookFormatError: broken markers, or a region holding anything but
+            ``checks.check_<exercise>(...)`` calls and comments.
+
+    Example:
+        >>> source = "x = 1\\n### BEGIN HIDDEN CHECKS\\n# more cases\\nchecks.check_f(f, k=2)\\n### END HIDDEN CHECKS"
+        >>> [(begin, end, [ast.unparse(call) for call in calls]) for begin, end, calls in hidden_check_calls(source)]
+        [(1, 4, ['checks.check_f(f, k=2)'])]
+        >>> hidden_check_calls("### BEGIN HIDDEN CHECKS\\nassert f(1) == 2\\n### END HIDDEN CHECKS", "cell 7")
+        Traceback (most recent call last):
+        utils.errors.NotebookFormatError: cell 7: line 2: a hidden-check region may hold only `checks.check_<exercise>(...)` calls whose arguments are names or values (the grader judges each with hidden cases, outside the learner's kernel); found `assert f(1) == 2`
+    """
+    _convert(source, where)
+    lines, regions, begin = source.split("\n"), [], None
+    for index, line in enumerate(lines):
+        if line.strip() == BEGIN_HIDDEN:
+            begin = index
+        elif line.strip() == END_HIDDEN and begin is not None:
+            regions.append((begin, index, _hidden_calls(lines[begin + 1 : index], where, begin + 1)))
+            begin = None
+    return regions
 
 
 def stub_source(source: str, where: str = "cell") -> str:
@@ -186,11 +281,12 @@ def stub_source(source: str, where: str = "cell") -> str:
         The student version of the source.
 
     Raises:
-        NotebookFormatError: markers are unbalanced or nested, or a marker's options are unreadable.
+        NotebookFormatError: markers are unbalanced or nested, a marker's options are unreadable, or a
+            hidden-check region holds anything but ``checks.check_<exercise>(...)`` calls.
 
     Example:
-        >>> stub_source("check(f)\\n### BEGIN HIDDEN CHECKS\\nassert f(1) == 2\\n### END HIDDEN CHECKS")
-        'check(f)'
+        >>> stub_source("checks.check_f(f)\\n### BEGIN HIDDEN CHECKS\\nchecks.check_f(f, k=2)\\n### END HIDDEN CHECKS")
+        'checks.check_f(f)'
     """
     return _convert(source, where)[0]
 
@@ -243,11 +339,15 @@ def find_exercises(notebook) -> list[Exercise]:
             values = declared.setdefault(name, set())
             values.update(value for value in (options.get("points"), cell_points) if value is not None)
             if len(values) > 1:
-                raise NotebookFormatError(f"{where}: exercise `{name}` is given different points "
-                                          f"({', '.join(f'{value:g}' for value in sorted(values))}); "
-                                          f"declare them once")
-    return [Exercise(name, next(iter(declared[name])) if declared[name] else DEFAULT_POINTS, cell)
-            for name, cell in first_cell.items()]
+                raise NotebookFormatError(
+                    f"{where}: exercise `{name}` is given different points "
+                    f"({', '.join(f'{value:g}' for value in sorted(values))}); "
+                    f"declare them once"
+                )
+    return [
+        Exercise(name, next(iter(declared[name])) if declared[name] else DEFAULT_POINTS, cell)
+        for name, cell in first_cell.items()
+    ]
 
 
 def make_student_notebook(notebook, notebook_id: str | None = None):
@@ -282,8 +382,13 @@ def make_student_notebook(notebook, notebook_id: str | None = None):
 
 def count_exercises(notebook) -> int:
     """Number of solution regions in a notebook."""
-    return sum(1 for cell in notebook.cells if cell.cell_type == "code"
-               for line in cell.source.split("\n") if line.strip().startswith(BEGIN_SOLUTION))
+    return sum(
+        1
+        for cell in notebook.cells
+        if cell.cell_type == "code"
+        for line in cell.source.split("\n")
+        if line.strip().startswith(BEGIN_SOLUTION)
+    )
 
 
 def is_student_notebook(notebook) -> bool:
@@ -352,15 +457,19 @@ def _check_targets(sources: list[Path], out_dir: Path) -> None:
     if out_dir.exists() and not out_dir.is_dir():
         raise UsageError(f"--out {out_dir} is a file, not a folder")
     if out_dir.is_dir() and sources and _same_file(out_dir, sources[0].parent):
-        raise UsageError(f"--out {out_dir} is the source folder; the student notebooks would replace "
-                         f"the solution notebooks. Choose another folder (e.g. {sources[0].parent / 'student'})")
+        raise UsageError(
+            f"--out {out_dir} is the source folder; the student notebooks would replace "
+            f"the solution notebooks. Choose another folder (e.g. {sources[0].parent / 'student'})"
+        )
     for source in sources:
         target = out_dir / source.name
         if not (target.exists() or target.is_symlink()):
             continue
         if target.is_symlink() or target.is_dir():
-            raise UsageError(f"{target} is a {'link' if target.is_symlink() else 'folder'}; refusing to "
-                             f"replace it with a student notebook")
+            raise UsageError(
+                f"{target} is a {'link' if target.is_symlink() else 'folder'}; refusing to "
+                f"replace it with a student notebook"
+            )
         if any(_same_file(target, other) for other in sources):
             raise UsageError(f"{target} is the same file as a source notebook; refusing to overwrite it")
         try:
@@ -368,8 +477,10 @@ def _check_targets(sources: list[Path], out_dir: Path) -> None:
         except NotebookFormatError:
             existing = None
         if existing is None or not is_student_notebook(existing):
-            raise UsageError(f"{target} exists and is not a student notebook made by this generator; "
-                             f"refusing to overwrite it (move it away or choose another --out)")
+            raise UsageError(
+                f"{target} exists and is not a student notebook made by this generator; "
+                f"refusing to overwrite it (move it away or choose another --out)"
+            )
 
 
 #: The folder beside the notebooks whose files the markdown shows (``images/<name>.png``).
@@ -383,8 +494,10 @@ def _image_files(source_dir: Path, out_dir: Path) -> list[tuple[Path, Path]]:
         return []
     target = out_dir / IMAGES_DIR
     if target.is_symlink() or (target.exists() and not target.is_dir()):
-        raise UsageError(f"{target} is a {'link' if target.is_symlink() else 'file'}; refusing to copy "
-                         f"the notebooks' images into it (move it away or choose another --out)")
+        raise UsageError(
+            f"{target} is a {'link' if target.is_symlink() else 'file'}; refusing to copy "
+            f"the notebooks' images into it (move it away or choose another --out)"
+        )
     if _same_file(target, images):
         raise UsageError(f"{target} is the source's {IMAGES_DIR} folder; choose another --out")
     pairs = []
@@ -392,8 +505,10 @@ def _image_files(source_dir: Path, out_dir: Path) -> list[tuple[Path, Path]]:
         if path.is_file() and not path.name.startswith("."):
             destination = target / path.relative_to(images)
             if destination.is_symlink() or destination.is_dir():
-                raise UsageError(f"{destination} is a {'link' if destination.is_symlink() else 'folder'}; "
-                                 f"refusing to replace it with a copy of {path.name}")
+                raise UsageError(
+                    f"{destination} is a {'link' if destination.is_symlink() else 'folder'}; "
+                    f"refusing to replace it with a copy of {path.name}"
+                )
             pairs.append((path, destination))
     return pairs
 
@@ -453,7 +568,7 @@ def generate(source_dir: Path, out_dir: Path) -> list[Path]:
                 stack.enter_context(files.atomic_path(destination)).write_bytes(path.read_bytes())
     except BaseException:
         folders = ([out_dir / IMAGES_DIR] if images_created else []) + ([out_dir] if created else [])
-        for folder in folders:   # only folders this call made, and only when empty (rmdir)
+        for folder in folders:  # only folders this call made, and only when empty (rmdir)
             for sub in sorted((p for p in folder.rglob("*") if p.is_dir()), reverse=True) if folder.is_dir() else []:
                 with contextlib.suppress(OSError):
                     sub.rmdir()
@@ -462,8 +577,10 @@ def generate(source_dir: Path, out_dir: Path) -> list[Path]:
         raise
     for (path, notebook, _), target in zip(converted, written):
         exercises, regions = len(find_exercises(notebook)), count_exercises(notebook)
-        print(f"{path.name}: {exercises} exercise{'' if exercises == 1 else 's'} "
-              f"({regions} solution region{'' if regions == 1 else 's'}) -> {target}")
+        print(
+            f"{path.name}: {exercises} exercise{'' if exercises == 1 else 's'} "
+            f"({regions} solution region{'' if regions == 1 else 's'}) -> {target}"
+        )
     if images:
         print(f"{IMAGES_DIR}/: {len(images)} file{'' if len(images) == 1 else 's'} -> {out_dir / IMAGES_DIR}")
     return written
@@ -471,8 +588,9 @@ def generate(source_dir: Path, out_dir: Path) -> list[Path]:
 
 def main(argv: list[str] | None = None) -> int:
     """The command line: ``python -m utils.course.student [SOURCE] [--out FOLDER]``; returns the exit status."""
-    parser = argparse.ArgumentParser(prog="python -m utils.course.student",
-                                     description="Generate student notebooks (solutions replaced by stubs).")
+    parser = argparse.ArgumentParser(
+        prog="python -m utils.course.student", description="Generate student notebooks (solutions replaced by stubs)."
+    )
     parser.add_argument("source", nargs="?", default="notebooks", help="folder of solution notebooks")
     parser.add_argument("--out", default="notebooks/student", help="folder for the student notebooks")
     args = parser.parse_args(argv)

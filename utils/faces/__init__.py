@@ -19,6 +19,8 @@ The package, bottom to top (each module imports only those above it in this list
   TensorFlow, so it is not re-exported here: ``from utils.faces.training import PKSampler, ...``;
 * :mod:`~utils.faces.plots` -- the notebooks' face figures (triplet, FAR/FRR against the
   threshold, embedding projections, distance matrices, ROC curves): ``from utils.faces.plots import ...``;
+* :mod:`~utils.faces.widgets` -- notebook 01's live controls, the threshold explorer and "Enroll
+  yourself" (ipywidgets, on :mod:`utils.widgets`): ``from utils.faces.widgets import ThresholdExplorer, ...``;
 * :mod:`~utils.faces.dlib_resnet` -- the converter of dlib's ``.dat`` (run by ``make setup``);
 * :mod:`~utils.faces.cli` -- ``python -m utils.faces enroll|verify|identify|evaluate|set-threshold|reindex``.
 
@@ -47,14 +49,31 @@ from utils.faces.metrics import accuracy_at, auc, best_threshold, equal_error_ra
 # everything else is imported from its module (``from utils.faces.align import detect_faces``).
 __all__ = [
     # constants
-    "CHIP_SIZE", "DEFAULT_THRESHOLD", "FLIP_DEFAULT", "NOT_RECOGNIZED",
+    "CHIP_SIZE",
+    "DEFAULT_THRESHOLD",
+    "FLIP_DEFAULT",
+    "NOT_RECOGNIZED",
     # detection, alignment and encodings
-    "encode_chips", "encode_images", "extract_face_chips", "img_to_encoding", "load_encoder", "load_face_chips",
+    "encode_chips",
+    "encode_images",
+    "extract_face_chips",
+    "img_to_encoding",
+    "load_encoder",
+    "load_face_chips",
     # databases
-    "DistractorModel", "FaceDatabase",
+    "DistractorModel",
+    "FaceDatabase",
     # verification metrics and the LFW protocol
-    "accuracy_at", "auc", "best_threshold", "equal_error_rate", "error_rates", "evaluate_distances",
-    "evaluate_lfw", "load_lfw_chips", "read_pairs", "subset_pairs",
+    "accuracy_at",
+    "auc",
+    "best_threshold",
+    "equal_error_rate",
+    "error_rates",
+    "evaluate_distances",
+    "evaluate_lfw",
+    "load_lfw_chips",
+    "read_pairs",
+    "subset_pairs",
     # galleries
     "read_manifest",
 ]

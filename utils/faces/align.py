@@ -71,7 +71,8 @@ from __future__ import annotations
 import dataclasses
 import functools
 import os
-from typing import Iterable, NamedTuple, Sequence
+from collections.abc import Iterable, Sequence
+from typing import NamedTuple
 
 import numpy as np
 from PIL import Image
@@ -80,10 +81,24 @@ from utils import image_io
 from utils.errors import NoFaceError, UsageError
 from utils.faces import constants
 
-__all__ = ["CHIP_TEMPLATE", "KEYPOINT_NAMES", "POLICIES", "RETRY_STRATEGIES", "RetryStrategy", "Face",
-           "NoFaceError", "get_detector", "detect_faces",
-           "detect_faces_batch", "select_faces", "similarity_transform", "warp_affine", "align_face",
-           "extract_face_chips", "chips_from_detections"]
+__all__ = [
+    "CHIP_TEMPLATE",
+    "KEYPOINT_NAMES",
+    "POLICIES",
+    "RETRY_STRATEGIES",
+    "RetryStrategy",
+    "Face",
+    "NoFaceError",
+    "get_detector",
+    "detect_faces",
+    "detect_faces_batch",
+    "select_faces",
+    "similarity_transform",
+    "warp_affine",
+    "align_face",
+    "extract_face_chips",
+    "chips_from_detections",
+]
 
 #: Where the five keypoints land in a 150x150 chip: left eye, right eye, nose tip, left and
 #: right mouth corners ("left" = image left), in chip pixels (x, y).
@@ -181,13 +196,13 @@ class Face:
         """Centre ``(x, y)`` of the box."""
         return (self.box[0] + self.box[2] / 2.0, self.box[1] + self.box[3] / 2.0)
 
-    def shifted(self, offset_x: float, offset_y: float, scale: float = 1.0) -> "Face":
+    def shifted(self, offset_x: float, offset_y: float, scale: float = 1.0) -> Face:
         """Map back from a copy padded by ``offset`` pixels and then resized by ``scale``.
 
         In pixel-index coordinates: ``original = (detected + 0.5) / scale - 0.5 - offset``.
         """
         x, y, width, height = self.box
-        back = lambda value, offset: (value + 0.5) / scale - 0.5 - offset  # noqa: E731
+        back = lambda value, offset: (value + 0.5) / scale - 0.5 - offset
         box = (back(x, offset_x), back(y, offset_y), width / scale, height / scale)
         keypoints = (self.keypoints + 0.5) / scale - 0.5 - np.array([offset_x, offset_y])
         return Face(box=box, keypoints=keypoints, confidence=self.confidence)
@@ -223,8 +238,9 @@ def _rows_to_faces(rows: np.ndarray, min_confidence: float) -> list[Face]:
             continue
         x1, y1, x2, y2 = row[1:5]
         keypoints = np.stack([row[6:11], row[11:16]], axis=1)
-        faces.append(Face(box=(float(x1), float(y1), float(x2 - x1), float(y2 - y1)),
-                          keypoints=keypoints, confidence=confidence))
+        faces.append(
+            Face(box=(float(x1), float(y1), float(x2 - x1), float(y2 - y1)), keypoints=keypoints, confidence=confidence)
+        )
     faces.sort(key=lambda face: face.area, reverse=True)
     return faces
 
@@ -233,8 +249,7 @@ def _mtcnn(images, thresholds: tuple[float, float, float] | None):
     """Run MTCNN on one array or a list of same-shape arrays; returns rows (n, 16) (xyxy)."""
     kwargs = {}
     if thresholds is not None:
-        kwargs = dict(threshold_pnet=thresholds[0], threshold_rnet=thresholds[1],
-                      threshold_onet=thresholds[2])
+        kwargs = dict(threshold_pnet=thresholds[0], threshold_rnet=thresholds[1], threshold_onet=thresholds[2])
     rows = get_detector().detect_faces(images, box_format="xyxy", output_type="numpy", **kwargs)
     return np.asarray(rows, dtype=np.float64).reshape(-1, 16)
 
@@ -279,8 +294,11 @@ def _unrotate(face: Face, matrix: np.ndarray) -> Face:
     corners = np.array([[x, y], [x + width, y], [x, y + height], [x + width, y + height]])
     corners = corners @ inverse[:, :2].T + inverse[:, 2]
     low, high = corners.min(axis=0), corners.max(axis=0)
-    return Face(box=(float(low[0]), float(low[1]), float(high[0] - low[0]), float(high[1] - low[1])),
-                keypoints=face.keypoints @ inverse[:, :2].T + inverse[:, 2], confidence=face.confidence)
+    return Face(
+        box=(float(low[0]), float(low[1]), float(high[0] - low[0]), float(high[1] - low[1])),
+        keypoints=face.keypoints @ inverse[:, :2].T + inverse[:, 2],
+        confidence=face.confidence,
+    )
 
 
 def _retry(array: np.ndarray, strategy: RetryStrategy, min_confidence: float) -> list[Face]:
@@ -349,8 +367,13 @@ def detect_faces(image, min_confidence: float = MIN_CONFIDENCE, retry: bool = Tr
     return _detect_with_retries(array, min_confidence, retry)
 
 
-def detect_faces_batch(images: Sequence, min_confidence: float = MIN_CONFIDENCE, retry: bool = True,
-                       batch_size: int = DETECT_BATCH_SIZE, progress: bool = False) -> list[list[Face]]:
+def detect_faces_batch(
+    images: Sequence,
+    min_confidence: float = MIN_CONFIDENCE,
+    retry: bool = True,
+    batch_size: int = DETECT_BATCH_SIZE,
+    progress: bool = False,
+) -> list[list[Face]]:
     """Like :func:`detect_faces` for many images, running MTCNN on batches of same-shape images.
 
     Batching is 3-6x faster than one call per image on a CPU. Images in which the batched pass
@@ -374,8 +397,11 @@ def detect_faces_batch(images: Sequence, min_confidence: float = MIN_CONFIDENCE,
         # large images are downscaled one by one on the single-image path
         key = ("single", index) if max(array.shape[:2]) > MAX_DETECT_SIDE else array.shape
         by_shape.setdefault(key, []).append(index)
-    batches = [indices[start:start + batch_size] for indices in by_shape.values()
-               for start in range(0, len(indices), batch_size)]
+    batches = [
+        indices[start : start + batch_size]
+        for indices in by_shape.values()
+        for start in range(0, len(indices), batch_size)
+    ]
     iterator: Iterable = batches
     if progress:
         from tqdm.auto import tqdm  # deferred: only progress bars need it
@@ -394,8 +420,9 @@ def detect_faces_batch(images: Sequence, min_confidence: float = MIN_CONFIDENCE,
     return [faces if faces is not None else [] for faces in results]
 
 
-def select_faces(faces: Sequence[Face], policy: str = "largest",
-                 image_shape: tuple[int, ...] | None = None) -> list[Face]:
+def select_faces(
+    faces: Sequence[Face], policy: str = "largest", image_shape: tuple[int, ...] | None = None
+) -> list[Face]:
     """Apply a selection policy to detected faces.
 
     Args:
@@ -443,15 +470,16 @@ def similarity_transform(source_points, target_points) -> np.ndarray:
     source = np.asarray(source_points, dtype=np.float64)
     target = np.asarray(target_points, dtype=np.float64)
     if source.ndim != 2 or source.shape[1] != 2 or source.shape != target.shape or len(source) < 2:
-        raise UsageError(f"similarity_transform needs two (n, 2) arrays with n >= 2; got "
-                         f"{source.shape} and {target.shape}")
+        raise UsageError(
+            f"similarity_transform needs two (n, 2) arrays with n >= 2; got {source.shape} and {target.shape}"
+        )
     if not (np.all(np.isfinite(source)) and np.all(np.isfinite(target))):
         raise UsageError("similarity_transform: points must be finite")
     source_mean = source.mean(axis=0)
     target_mean = target.mean(axis=0)
     source_centered = source - source_mean
     target_centered = target - target_mean
-    source_variance = np.mean(np.sum(source_centered ** 2, axis=1))
+    source_variance = np.mean(np.sum(source_centered**2, axis=1))
     if source_variance <= 1e-12:
         raise UsageError("similarity_transform: the source points all coincide")
     covariance = target_centered.T @ source_centered / len(source)
@@ -492,7 +520,8 @@ def warp_affine(image: np.ndarray, matrix: np.ndarray, size: int | tuple[int, in
     offset = inverse[:, 2] + shift - linear @ shift
     coefficients = (linear[0, 0], linear[0, 1], offset[0], linear[1, 0], linear[1, 1], offset[1])
     warped = Image.fromarray(np.ascontiguousarray(image)).transform(
-        (width, height), Image.AFFINE, coefficients, resample=Image.BILINEAR, fillcolor=(0, 0, 0))
+        (width, height), Image.AFFINE, coefficients, resample=Image.BILINEAR, fillcolor=(0, 0, 0)
+    )
     return np.asarray(warped, dtype=np.uint8)
 
 
@@ -524,8 +553,9 @@ def align_face(image, keypoints, size: int = constants.CHIP_SIZE) -> np.ndarray:
     return warp_affine(array, matrix, size)
 
 
-def extract_face_chips(image, policy: str = "largest", size: int = constants.CHIP_SIZE, name: str | None = None,
-                       return_faces: bool = False):
+def extract_face_chips(
+    image, policy: str = "largest", size: int = constants.CHIP_SIZE, name: str | None = None, return_faces: bool = False
+):
     """Detect, select and align faces of one image.
 
     Args:
@@ -545,14 +575,17 @@ def extract_face_chips(image, policy: str = "largest", size: int = constants.CHI
     array = image_io.load_image(image)
     faces = select_faces(detect_faces(array), policy, array.shape)
     if not faces:
-        raise NoFaceError(f"no face found in {_describe(image, name)} "
-                          f"({array.shape[1]}x{array.shape[0]} pixels)")
+        raise NoFaceError(f"no face found in {_describe(image, name)} ({array.shape[1]}x{array.shape[0]} pixels)")
     chips = np.stack([align_face(array, face.keypoints, size) for face in faces])
     return (chips, faces) if return_faces else chips
 
 
-def chips_from_detections(arrays: Sequence[np.ndarray], detections: Sequence[Sequence[Face]],
-                          policy: str = "largest", size: int = constants.CHIP_SIZE) -> list[np.ndarray | None]:
+def chips_from_detections(
+    arrays: Sequence[np.ndarray],
+    detections: Sequence[Sequence[Face]],
+    policy: str = "largest",
+    size: int = constants.CHIP_SIZE,
+) -> list[np.ndarray | None]:
     """Align the selected face of each image given precomputed detections (None where none)."""
     chips: list[np.ndarray | None] = []
     for array, faces in zip(arrays, detections):

@@ -24,9 +24,9 @@ import hashlib
 import json
 import warnings
 import zipfile
+from collections.abc import Sequence
 from importlib import metadata
 from pathlib import Path
-from typing import Sequence
 
 import numpy as np
 
@@ -93,16 +93,24 @@ def _blank_chip() -> np.ndarray:
 def _write_cache(path: Path, entries: dict[str, tuple[np.ndarray | None, bool]]) -> None:
     keys = sorted(entries)
     size = constants.CHIP_SIZE
-    chips = (np.stack([entries[key][0] if entries[key][1] else _blank_chip() for key in keys]) if keys
-             else np.zeros((0, size, size, 3), np.uint8))
+    chips = (
+        np.stack([entries[key][0] if entries[key][1] else _blank_chip() for key in keys])
+        if keys
+        else np.zeros((0, size, size, 3), np.uint8)
+    )
     found = np.array([entries[key][1] for key in keys], dtype=bool)
     with files.atomic_write(path, "wb") as handle:
         np.savez(handle, keys=np.array(keys, dtype=np.str_), chips=chips, found=found)
 
 
-def load_face_chips(paths: Sequence, policy: str = "central", use_cache: bool = True,
-                    cache_dir=None, progress: bool = False,
-                    refresh_cache: bool = False) -> tuple[np.ndarray, np.ndarray]:
+def load_face_chips(
+    paths: Sequence,
+    policy: str = "central",
+    use_cache: bool = True,
+    cache_dir=None,
+    progress: bool = False,
+    refresh_cache: bool = False,
+) -> tuple[np.ndarray, np.ndarray]:
     """Aligned chip of the chosen face of each image file, with an on-disk cache.
 
     Args:

@@ -34,8 +34,8 @@ import json
 import sys
 import time
 import warnings
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Sequence
 
 from utils import errors, files, plotting
 from utils.faces import encoder, lfw
@@ -45,8 +45,10 @@ from utils.faces.index import KINDS, index_path
 
 def _load_database(path: Path, threshold: float | None) -> FaceDatabase:
     if not path.exists():
-        raise errors.UsageError(f"face database {path} does not exist; enroll someone first with "
-                                f"`python -m utils.faces enroll --db {path} --name NAME IMAGE`")
+        raise errors.UsageError(
+            f"face database {path} does not exist; enroll someone first with "
+            f"`python -m utils.faces enroll --db {path} --name NAME IMAGE`"
+        )
     return FaceDatabase.load(path, threshold=threshold)
 
 
@@ -59,7 +61,8 @@ def _check_outputs(database_path: Path, inputs=()) -> None:
 def _threshold_conflict(path: Path, stored: float, asked: float) -> errors.UsageError:
     return errors.UsageError(
         f"{path} already has threshold {stored:g}; enroll --threshold only sets the threshold of a new database. "
-        f"To change it, run `python -m utils.faces set-threshold --db {path} {asked:g}`")
+        f"To change it, run `python -m utils.faces set-threshold --db {path} {asked:g}`"
+    )
 
 
 def _command_enroll(args) -> int:
@@ -77,8 +80,10 @@ def _command_enroll(args) -> int:
         if args.threshold is not None and database.threshold != args.threshold:  # created meanwhile
             raise _threshold_conflict(path, database.threshold, args.threshold)
         added = database.enroll(args.name, encodings)
-    print(f"enrolled {added} image(s) of {args.name}; {path} now holds {len(database)} "
-          f"identities, {database.num_vectors} encodings")
+    print(
+        f"enrolled {added} image(s) of {args.name}; {path} now holds {len(database)} "
+        f"identities, {database.num_vectors} encodings"
+    )
     return 0
 
 
@@ -92,8 +97,11 @@ def _command_set_threshold(args) -> int:
     if args.threshold == before:
         print(f"{path}: threshold stays {before:g}")
     else:
-        effect = ("looser: more impostors accepted, fewer true matches missed" if args.threshold > before
-                  else "stricter: fewer impostors accepted, more true matches missed")
+        effect = (
+            "looser: more impostors accepted, fewer true matches missed"
+            if args.threshold > before
+            else "stricter: fewer impostors accepted, more true matches missed"
+        )
         print(f"{path}: threshold changed from {before:g} to {args.threshold:g} ({effect})")
     return 0
 
@@ -108,19 +116,24 @@ def _command_reindex(args) -> int:
             kind = database.build_index(rebuild=True)
     info = database.index_info()
     size = f", {info['memory_bytes'] / 1e6:.1f} MB" if info.get("memory_bytes") else ""
-    print(f"{path}: {database.num_vectors} encodings searched by {kind} (index {info['requested']}{size}); "
-          f"{time.perf_counter() - started:.1f} s")
+    print(
+        f"{path}: {database.num_vectors} encodings searched by {kind} (index {info['requested']}{size}); "
+        f"{time.perf_counter() - started:.1f} s"
+    )
     return 0
 
 
 def _command_verify(args) -> int:
     database = _load_database(Path(args.db), threshold=args.threshold)
     if args.name not in database:
-        raise errors.UnknownIdentityError(f"unknown identity {args.name!r}; enrolled: "
-                                          f"{', '.join(database.identities) or 'none'}")
+        raise errors.UnknownIdentityError(
+            f"unknown identity {args.name!r}; enrolled: {', '.join(database.identities) or 'none'}"
+        )
     distance, match = database.verify(encoder.encode_images([args.image])[0], args.name)
-    print(f"{args.image}: {'MATCH' if match else 'NO MATCH'} {args.name} distance={distance:.4f} "
-          f"threshold={database.threshold:g}")
+    print(
+        f"{args.image}: {'MATCH' if match else 'NO MATCH'} {args.name} distance={distance:.4f} "
+        f"threshold={database.threshold:g}"
+    )
     return 0 if match else 1
 
 
@@ -131,8 +144,13 @@ def _command_identify(args) -> int:
     for warning in caught:  # e.g. a stale index, rebuilt in memory
         _note(warning.message, warning.category, warning.filename, warning.lineno)
     if not caught and database.search_kind != "exact" and not database.index_info()["built"]:
-        _note(f"{args.db} has no saved index for its {database.num_vectors:,} encodings; building one now (run "
-              f"`python -m utils.faces reindex --db {args.db}` once to save it)", UserWarning, "", 0)
+        _note(
+            f"{args.db} has no saved index for its {database.num_vectors:,} encodings; building one now (run "
+            f"`python -m utils.faces reindex --db {args.db}` once to save it)",
+            UserWarning,
+            "",
+            0,
+        )
     failures = 0
     for image in args.images:
         try:
@@ -144,16 +162,24 @@ def _command_identify(args) -> int:
         answers = database.identify_many(encodings)
         for number, (face, (distance, identity)) in enumerate(zip(found, answers)):
             x, y, width, height = (int(round(value)) for value in face.box)
-            print(f"{image}\tface {number}\tbox=({x},{y},{width},{height})\t{identity}\t"
-                  f"distance={distance:.4f}", flush=True)
+            print(
+                f"{image}\tface {number}\tbox=({x},{y},{width},{height})\t{identity}\tdistance={distance:.4f}",
+                flush=True,
+            )
     return 2 if failures else 0
 
 
 def _command_evaluate(args) -> int:
     flip = None if args.flip is None else args.flip == "on"
-    result = lfw.evaluate_lfw(args.pairs, args.images, threshold=args.threshold, flip=flip,
-                              max_pairs_per_fold=args.max_pairs_per_fold,
-                              use_cache=not args.no_cache, progress=not args.quiet)
+    result = lfw.evaluate_lfw(
+        args.pairs,
+        args.images,
+        threshold=args.threshold,
+        flip=flip,
+        max_pairs_per_fold=args.max_pairs_per_fold,
+        use_cache=not args.no_cache,
+        progress=not args.quiet,
+    )
     print(result.summary())
     if args.json:
         files.write_text(args.json, json.dumps(result.to_dict(), indent=2) + "\n")
@@ -164,8 +190,14 @@ def _command_evaluate(args) -> int:
     return 0
 
 
-_COMMANDS = {"enroll": _command_enroll, "verify": _command_verify, "identify": _command_identify,
-             "evaluate": _command_evaluate, "set-threshold": _command_set_threshold, "reindex": _command_reindex}
+_COMMANDS = {
+    "enroll": _command_enroll,
+    "verify": _command_verify,
+    "identify": _command_identify,
+    "evaluate": _command_evaluate,
+    "set-threshold": _command_set_threshold,
+    "reindex": _command_reindex,
+}
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -173,64 +205,99 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m utils.faces",
         description="Face recognition with MTCNN + dlib's face ResNet: enroll people in a database, "
-                    "verify or identify faces, evaluate on LFW pairs.",
+        "verify or identify faces, evaluate on LFW pairs.",
         epilog="exit codes: 0 ok, 1 verify found no match, 2 user error (one line on stderr). "
-               "Run `python -m utils.faces COMMAND --help` for a command's options.")
+        "Run `python -m utils.faces COMMAND --help` for a command's options.",
+    )
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    enroll = commands.add_parser("enroll", help="add images of one person to a database",
-                                 description="Encode the largest face of each image and add the encodings "
-                                             "to the database under NAME (the file is created if missing).")
+    enroll = commands.add_parser(
+        "enroll",
+        help="add images of one person to a database",
+        description="Encode the largest face of each image and add the encodings "
+        "to the database under NAME (the file is created if missing).",
+    )
     enroll.add_argument("--db", required=True, help="database .npz (created if missing)")
     enroll.add_argument("--name", required=True, help="identity to enroll")
-    enroll.add_argument("--threshold", type=float, default=None,
-                        help="threshold of a NEW database (default 0.6); an existing database keeps its own "
-                             "(change it with set-threshold)")
+    enroll.add_argument(
+        "--threshold",
+        type=float,
+        default=None,
+        help="threshold of a NEW database (default 0.6); an existing database keeps its own "
+        "(change it with set-threshold)",
+    )
     enroll.add_argument("images", nargs="+", help="image files (largest face of each)")
 
-    set_threshold = commands.add_parser("set-threshold", help="change the threshold stored in a database",
-                                        description="Store a new decision threshold in the database and say "
-                                                    "whether it is looser or stricter than before.")
+    set_threshold = commands.add_parser(
+        "set-threshold",
+        help="change the threshold stored in a database",
+        description="Store a new decision threshold in the database and say "
+        "whether it is looser or stricter than before.",
+    )
     set_threshold.add_argument("--db", required=True, help="database .npz")
     set_threshold.add_argument("threshold", type=float, help="new threshold (distances below it match)")
 
-    reindex = commands.add_parser("reindex", help="rebuild (or choose) the search index of a database",
-                                  description="Build the database's search index afresh and save it beside the "
-                                              "database (FILE.faiss). 'auto' searches exactly below 250,000 "
-                                              "encodings and with an IVF-PQ index above.")
+    reindex = commands.add_parser(
+        "reindex",
+        help="rebuild (or choose) the search index of a database",
+        description="Build the database's search index afresh and save it beside the "
+        "database (FILE.faiss). 'auto' searches exactly below 250,000 "
+        "encodings and with an IVF-PQ index above.",
+    )
     reindex.add_argument("--db", required=True, help="database .npz")
-    reindex.add_argument("--index", choices=KINDS, default=None,
-                         help="index kind to use from now on (default: keep the database's, normally auto)")
+    reindex.add_argument(
+        "--index",
+        choices=KINDS,
+        default=None,
+        help="index kind to use from now on (default: keep the database's, normally auto)",
+    )
 
-    verify = commands.add_parser("verify", help="1:1 check of a probe against a name",
-                                 description="Is the largest face of IMAGE the enrolled person NAME? "
-                                             "Prints MATCH or NO MATCH with the distance; exit code 1 "
-                                             "when it does not match.")
+    verify = commands.add_parser(
+        "verify",
+        help="1:1 check of a probe against a name",
+        description="Is the largest face of IMAGE the enrolled person NAME? "
+        "Prints MATCH or NO MATCH with the distance; exit code 1 "
+        "when it does not match.",
+    )
     verify.add_argument("--db", required=True, help="database .npz")
     verify.add_argument("--name", required=True, help="claimed identity")
-    verify.add_argument("--threshold", type=float, default=None,
-                        help="decision threshold (default: the one stored in the database)")
+    verify.add_argument(
+        "--threshold", type=float, default=None, help="decision threshold (default: the one stored in the database)"
+    )
     verify.add_argument("image", help="image file of the person to check")
 
-    identify = commands.add_parser("identify", help="1:K search for every face in the images",
-                                   description="For every face of every image, print the nearest enrolled "
-                                               "identity, or 'not recognized' at or beyond the threshold.")
+    identify = commands.add_parser(
+        "identify",
+        help="1:K search for every face in the images",
+        description="For every face of every image, print the nearest enrolled "
+        "identity, or 'not recognized' at or beyond the threshold.",
+    )
     identify.add_argument("--db", required=True, help="database .npz")
-    identify.add_argument("--threshold", type=float, default=None,
-                          help="decision threshold (default: the one stored in the database)")
+    identify.add_argument(
+        "--threshold", type=float, default=None, help="decision threshold (default: the one stored in the database)"
+    )
     identify.add_argument("images", nargs="+", help="image files")
 
-    evaluate = commands.add_parser("evaluate", help="LFW-protocol evaluation on a pairs.txt",
-                                   description="k-fold accuracy (threshold fitted on the other folds), AUC, "
-                                               "EER and VAL@FAR=1e-3 on LFW-style pairs.")
+    evaluate = commands.add_parser(
+        "evaluate",
+        help="LFW-protocol evaluation on a pairs.txt",
+        description="k-fold accuracy (threshold fitted on the other folds), AUC, "
+        "EER and VAL@FAR=1e-3 on LFW-style pairs.",
+    )
     evaluate.add_argument("--pairs", required=True, help="official LFW pairs.txt (any number of folds)")
     evaluate.add_argument("--images", required=True, help="folder with <Name>/<Name>_NNNN.jpg")
-    evaluate.add_argument("--threshold", type=float, default=None,
-                          help="score this fixed threshold instead of fitting one on the other folds")
-    evaluate.add_argument("--flip", choices=("on", "off"), default=None,
-                          help="flip test-time augmentation (default: on)")
-    evaluate.add_argument("--max-pairs-per-fold", type=int, default=None,
-                          help="use a subset (default: all; fast mode: 100)")
+    evaluate.add_argument(
+        "--threshold",
+        type=float,
+        default=None,
+        help="score this fixed threshold instead of fitting one on the other folds",
+    )
+    evaluate.add_argument(
+        "--flip", choices=("on", "off"), default=None, help="flip test-time augmentation (default: on)"
+    )
+    evaluate.add_argument(
+        "--max-pairs-per-fold", type=int, default=None, help="use a subset (default: all; fast mode: 100)"
+    )
     evaluate.add_argument("--no-cache", action="store_true", help="do not use the on-disk chip cache")
     evaluate.add_argument("--json", help="write the figures to this JSON file")
     evaluate.add_argument("--plot", help="save the ROC + distance histograms to this PNG")

@@ -54,8 +54,9 @@ def _as_database(database, threshold: float | None) -> FaceDatabase:
     return FaceDatabase.from_dict(database, threshold=threshold)
 
 
-def verify(image_path, identity: str, database, model=None, threshold: float | None = None,
-           verbose: bool = True) -> tuple[float, bool]:
+def verify(
+    image_path, identity: str, database, model=None, threshold: float | None = None, verbose: bool = True
+) -> tuple[float, bool]:
     """The course's ``verify``: is the person in ``image_path`` really ``identity``?
 
     Args:
@@ -86,8 +87,9 @@ def verify(image_path, identity: str, database, model=None, threshold: float | N
     return distance, door_open
 
 
-def who_is_it(image_path, database, model=None, threshold: float | None = None,
-              verbose: bool = True) -> tuple[float, str]:
+def who_is_it(
+    image_path, database, model=None, threshold: float | None = None, verbose: bool = True
+) -> tuple[float, str]:
     """The course's ``who_is_it``: nearest enrolled identity of the face in ``image_path``.
 
     Args:

@@ -49,8 +49,8 @@ import re
 import unicodedata
 import warnings
 import zipfile
+from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
-from typing import Iterable, Iterator, Sequence
 
 import numpy as np
 
@@ -75,8 +75,14 @@ _MAX_DEFLATE_RATIO = 1100  # deflate cannot compress more than ~1032:1; a larger
 
 #: Arrays of a database file: dtype kinds allowed and number of dimensions.
 _MEMBERS = {
-    "kind": ("U", 0), "format_version": ("iu", 0), "threshold": ("fiu", 0), "identities": ("U", 1),
-    "labels": ("iu", 1), "vectors": ("f", 2), "row_ids": ("iu", 1), "index_kind": ("U", 0),
+    "kind": ("U", 0),
+    "format_version": ("iu", 0),
+    "threshold": ("fiu", 0),
+    "identities": ("U", 1),
+    "labels": ("iu", 1),
+    "vectors": ("f", 2),
+    "row_ids": ("iu", 1),
+    "index_kind": ("U", 0),
     "index_sha256": ("U", 0),
 }
 _REQUIRED = ("kind", "format_version", "threshold", "identities", "labels", "vectors")
@@ -107,12 +113,16 @@ def check_identity(identity) -> str:
         character = found.group()
         kind = "control character" if unicodedata.category(character) == "Cc" else "line separator"
         name = {"\t": "a tab", "\n": "a newline", "\r": "a carriage return"}.get(
-            character, f"the {kind} U+{ord(character):04X}")
-        raise UsageError(f"identity {identity!r} contains {name}; names may not hold tabs, newlines or other "
-                         "control characters (identify prints tab-separated lines)")
+            character, f"the {kind} U+{ord(character):04X}"
+        )
+        raise UsageError(
+            f"identity {identity!r} contains {name}; names may not hold tabs, newlines or other "
+            "control characters (identify prints tab-separated lines)"
+        )
     if identity.strip().casefold() == constants.NOT_RECOGNIZED.casefold():
-        raise UsageError(f"{identity!r} cannot be a name: it is what identification answers for an unknown "
-                         "face; choose another name")
+        raise UsageError(
+            f"{identity!r} cannot be a name: it is what identification answers for an unknown face; choose another name"
+        )
     return identity
 
 
@@ -136,8 +146,7 @@ class FaceDatabase:
         (11.31370..., False)
     """
 
-    def __init__(self, threshold: float | None = None, dimension: int = constants.EMBEDDING_SIZE,
-                 index: str = "auto"):
+    def __init__(self, threshold: float | None = None, dimension: int = constants.EMBEDDING_SIZE, index: str = "auto"):
         self.threshold = constants.DEFAULT_THRESHOLD if threshold is None else threshold
         self.dimension = int(dimension)
         self._index_kind = index_module.check_kind(index)
@@ -184,8 +193,10 @@ class FaceDatabase:
         return identity in self._position
 
     def __repr__(self) -> str:
-        return (f"FaceDatabase({len(self)} identities, {self.num_vectors} encodings, "
-                f"threshold={self.threshold:g}, index={self._index_kind})")
+        return (
+            f"FaceDatabase({len(self)} identities, {self.num_vectors} encodings, "
+            f"threshold={self.threshold:g}, index={self._index_kind})"
+        )
 
     def encodings(self, identity: str) -> np.ndarray:
         """The ``(k, dimension)`` encodings enrolled for ``identity``."""
@@ -201,25 +212,30 @@ class FaceDatabase:
             return self._position[identity]
         except KeyError:
             known = ", ".join(self._names[:10]) + (" ..." if len(self._names) > 10 else "")
-            raise UnknownIdentityError(f"identity {identity!r} is not enrolled (enrolled: "
-                                       f"{known or 'none'})") from None
+            raise UnknownIdentityError(f"identity {identity!r} is not enrolled (enrolled: {known or 'none'})") from None
 
     def _check_encodings(self, encodings, what: str = "encodings") -> np.ndarray:
         if isinstance(encodings, (str, os.PathLike)) or (
-                isinstance(encodings, np.ndarray) and encodings.dtype == np.uint8 and encodings.ndim >= 3):
-            raise UsageError(f"FaceDatabase works on encodings, got an image ({_describe(encodings)}); "
-                             "encode it first with utils.faces.encode_images(images)")
+            isinstance(encodings, np.ndarray) and encodings.dtype == np.uint8 and encodings.ndim >= 3
+        ):
+            raise UsageError(
+                f"FaceDatabase works on encodings, got an image ({_describe(encodings)}); "
+                "encode it first with utils.faces.encode_images(images)"
+            )
         try:
             array = np.asarray(encodings, dtype=np.float32)
         except (TypeError, ValueError):
-            raise UsageError(f"{what} must be numbers of shape ({self.dimension},) or (n, {self.dimension}); "
-                             f"got {_describe(encodings)} (images are encoded with "
-                             "utils.faces.encode_images)") from None
+            raise UsageError(
+                f"{what} must be numbers of shape ({self.dimension},) or (n, {self.dimension}); "
+                f"got {_describe(encodings)} (images are encoded with "
+                "utils.faces.encode_images)"
+            ) from None
         if array.ndim == 1:
             array = array[None, :]
         if array.ndim != 2 or array.shape[1] != self.dimension:
-            raise UsageError(f"{what} must have shape ({self.dimension},) or (n, {self.dimension}); "
-                             f"got {np.shape(encodings)}")
+            raise UsageError(
+                f"{what} must have shape ({self.dimension},) or (n, {self.dimension}); got {np.shape(encodings)}"
+            )
         if not np.all(np.isfinite(array)):
             raise UsageError(f"{what} hold NaN or infinite values")
         return array
@@ -336,12 +352,20 @@ class FaceDatabase:
             >>> FaceDatabase().index_info()
             {'requested': 'auto', 'kind': 'exact', 'vectors': 0, 'built': False}
         """
-        info = {"requested": self._index_kind, "kind": self.search_kind, "vectors": self.num_vectors,
-                "built": self._approximate is not None}
+        info = {
+            "requested": self._index_kind,
+            "kind": self.search_kind,
+            "vectors": self.num_vectors,
+            "built": self._approximate is not None,
+        }
         if self._approximate is not None:
-            info.update(lists=self._approximate.lists, probes=self._approximate.probes,
-                        rerank=index_module.RERANK, removed_but_held=self._approximate.size - self.num_vectors,
-                        memory_bytes=self._approximate.memory_bytes())
+            info.update(
+                lists=self._approximate.lists,
+                probes=self._approximate.probes,
+                rerank=index_module.RERANK,
+                removed_but_held=self._approximate.size - self.num_vectors,
+                memory_bytes=self._approximate.memory_bytes(),
+            )
         return info
 
     def _search_index(self) -> index_module.ApproximateIndex | None:
@@ -433,27 +457,27 @@ class FaceDatabase:
             return self._exact_nearest_rows(probes)
         rows = np.empty(len(probes), dtype=np.int64)
         for start in range(0, len(probes), _RERANK_PROBES):
-            chunk = probes[start:start + _RERANK_PROBES]
+            chunk = probes[start : start + _RERANK_PROBES]
             candidates = self._rows_of(approximate.search(chunk, index_module.RERANK))
             invalid = candidates < 0  # padding of short lists, removed (tombstoned) vectors
             any_invalid = bool(invalid.any())
-            squared = index_module.squared_distances(chunk, self._vectors,
-                                                     np.where(invalid, 0, candidates) if any_invalid else candidates,
-                                                     check=False)
+            squared = index_module.squared_distances(
+                chunk, self._vectors, np.where(invalid, 0, candidates) if any_invalid else candidates, check=False
+            )
             if any_invalid:
                 squared[invalid] = np.inf
             chosen = candidates[np.arange(len(chunk)), np.argmin(squared, axis=1)]
             if any_invalid and (chosen < 0).any():  # every candidate was invalid: search those probes exactly
                 empty = chosen < 0
                 chosen[empty] = self._exact_nearest_rows(chunk[empty])
-            rows[start:start + len(chunk)] = chosen
+            rows[start : start + len(chunk)] = chosen
         return rows
 
     def _exact_nearest_rows(self, probes: np.ndarray) -> np.ndarray:
         block = max(1, _CHUNK_ELEMENTS // max(1, self.num_vectors))
         rows = []
         for start in range(0, len(probes), block):
-            chunk = probes[start:start + block]
+            chunk = probes[start : start + block]
             if len(chunk) == 1 and self.num_vectors < _SINGLE_THREAD_ROWS:
                 # One probe, small database: einsum's own loop. A multithreaded BLAS call costs a
                 # scheduler time slice (5-10 ms) whenever another process holds a core.
@@ -486,7 +510,7 @@ class FaceDatabase:
 
     # ----------------------------------------------------------------------------- files
     @classmethod
-    def from_dict(cls, encodings: dict, threshold: float | None = None) -> "FaceDatabase":
+    def from_dict(cls, encodings: dict, threshold: float | None = None) -> FaceDatabase:
         """Build from the course's ``{name: encoding (1, 128) or (k, 128)}`` dictionary."""
         database = cls(threshold=threshold)
         for name, value in encodings.items():
@@ -526,8 +550,9 @@ class FaceDatabase:
             index_file.unlink()  # the index of earlier contents; the database no longer names it
 
     @classmethod
-    def load(cls, path, threshold: float | None = None, index: str | None = None,
-             rebuild_index: bool = True) -> "FaceDatabase":
+    def load(
+        cls, path, threshold: float | None = None, index: str | None = None, rebuild_index: bool = True
+    ) -> FaceDatabase:
         """Read a database written by :meth:`save` (and its index, if it has one).
 
         Args:
@@ -548,8 +573,9 @@ class FaceDatabase:
 
     @classmethod
     @contextlib.contextmanager
-    def updating(cls, path, threshold: float | None = None, index: str | None = None,
-                 create: bool = True) -> Iterator["FaceDatabase"]:
+    def updating(
+        cls, path, threshold: float | None = None, index: str | None = None, create: bool = True
+    ) -> Iterator[FaceDatabase]:
         """Load -> change -> save with the database locked against other writers throughout.
 
         Args:
@@ -589,14 +615,14 @@ class FaceDatabase:
         return _threshold_of(arrays, path)
 
     @classmethod
-    def _read(cls, path: Path, threshold, index, rebuild_index: bool) -> "FaceDatabase":
+    def _read(cls, path: Path, threshold, index, rebuild_index: bool) -> FaceDatabase:
         arrays = _read_arrays(path)
         database = cls._from_arrays(arrays, path, threshold, index)
         database._attach_saved_index(path, str(arrays.get("index_sha256", "")), rebuild_index)
         return database
 
     @classmethod
-    def _from_arrays(cls, arrays: dict, path: Path, threshold, index) -> "FaceDatabase":
+    def _from_arrays(cls, arrays: dict, path: Path, threshold, index) -> FaceDatabase:
         _check_kind_and_version(arrays, path)
         names, labels, vectors = arrays["identities"], arrays["labels"], arrays["vectors"]
         row_ids = arrays.get("row_ids")
@@ -625,24 +651,29 @@ class FaceDatabase:
         saved_kind = str(arrays.get("index_kind", "auto"))
         if saved_kind not in index_module.KINDS:
             raise DatabaseError(f"{path} is corrupt: unknown index kind {saved_kind!r}")
-        database = cls(threshold=_threshold_of(arrays, path) if threshold is None else threshold,
-                       dimension=vectors.shape[1], index=index or saved_kind)
+        database = cls(
+            threshold=_threshold_of(arrays, path) if threshold is None else threshold,
+            dimension=vectors.shape[1],
+            index=index or saved_kind,
+        )
         database._names = [str(name) for name in names]
         database._position = {name: position for position, name in enumerate(database._names)}
         database._vectors = np.ascontiguousarray(vectors, dtype=np.float32)
         database._labels = labels.astype(np.int32)
         database._row_ids = row_ids
         database._next_id = int(row_ids[-1]) + 1 if len(row_ids) else 0
-        database._half_squared_norms = 0.5 * np.einsum("ij,ij->i", database._vectors, database._vectors,
-                                                       dtype=np.float32)
+        database._half_squared_norms = 0.5 * np.einsum(
+            "ij,ij->i", database._vectors, database._vectors, dtype=np.float32
+        )
         return database
 
     def _attach_saved_index(self, path: Path, sha256: str, rebuild_index: bool) -> None:
         """Use the index saved beside ``path`` if it is the one the database names, and fits it."""
         if not sha256:
             return
-        kind = index_module.resolve_kind(self._index_kind, self.num_vectors,
-                                         current="ivf-pq" if self._index_kind == "auto" else None)
+        kind = index_module.resolve_kind(
+            self._index_kind, self.num_vectors, current="ivf-pq" if self._index_kind == "auto" else None
+        )
         if kind == "exact":
             return
         index_file = index_module.index_path(path)
@@ -660,10 +691,15 @@ class FaceDatabase:
                 self._approximate = saved
                 return
         if not rebuild_index:
-            raise DatabaseError(f"{problem}; refusing it (delete it or run `python -m utils.faces reindex "
-                                f"--db {path}` to build a new one)")
-        warnings.warn(f"{problem}; not using it: the index is rebuilt from {path} (save the database, or run "
-                      f"`python -m utils.faces reindex --db {path}`, to store the new one)", stacklevel=4)
+            raise DatabaseError(
+                f"{problem}; refusing it (delete it or run `python -m utils.faces reindex "
+                f"--db {path}` to build a new one)"
+            )
+        warnings.warn(
+            f"{problem}; not using it: the index is rebuilt from {path} (save the database, or run "
+            f"`python -m utils.faces reindex --db {path}`, to store the new one)",
+            stacklevel=4,
+        )
 
 
 # --------------------------------------------------------------------------------- reading files
@@ -672,8 +708,10 @@ def _existing_database_file(path) -> Path:
     if path.is_dir():
         raise DatabaseError(f"face database {path} is a folder, not a .npz file")
     if not path.is_file():
-        raise FileNotFoundError(f"face database not found: {path} (create it with "
-                                f"`python -m utils.faces enroll --db {path} --name NAME IMAGE`)")
+        raise FileNotFoundError(
+            f"face database not found: {path} (create it with "
+            f"`python -m utils.faces enroll --db {path} --name NAME IMAGE`)"
+        )
     return path
 
 
@@ -699,8 +737,9 @@ def _check_headers(path: Path, archive: zipfile.ZipFile) -> None:
     for info in archive.infolist():
         key = info.filename[:-4] if info.filename.endswith(".npy") else info.filename
         if key not in _MEMBERS:
-            raise DatabaseError(f"{path} is not a face database written by FaceDatabase.save "
-                                f"(unexpected member {info.filename!r})")
+            raise DatabaseError(
+                f"{path} is not a face database written by FaceDatabase.save (unexpected member {info.filename!r})"
+            )
         with archive.open(info) as member:
             version = np.lib.format.read_magic(member)
             if version == (1, 0):
@@ -715,17 +754,23 @@ def _check_headers(path: Path, archive: zipfile.ZipFile) -> None:
             raise DatabaseError(f"{path}: array {key} holds Python objects (it would need pickle); refused")
         if dtype.kind not in kinds or len(shape) != dimensions:
             expected = {0: "a single value", 1: "a 1-D array", 2: "a 2-D array"}[dimensions]
-            raise DatabaseError(f"{path} is corrupt: {key} has shape {shape} and dtype {dtype}, expected "
-                                f"{expected} of {' or '.join(dict.fromkeys(_KIND_NAMES[kind] for kind in kinds))}")
+            raise DatabaseError(
+                f"{path} is corrupt: {key} has shape {shape} and dtype {dtype}, expected "
+                f"{expected} of {' or '.join(dict.fromkeys(_KIND_NAMES[kind] for kind in kinds))}"
+            )
         declared = int(np.prod(shape, dtype=object)) * dtype.itemsize
         held = info.file_size - header_bytes
         if declared != held:
-            raise DatabaseError(f"{path} is corrupt: {key} declares shape {shape} {dtype} "
-                                f"({_format_bytes(declared)}) but the file holds {_format_bytes(max(0, held))} for it")
+            raise DatabaseError(
+                f"{path} is corrupt: {key} declares shape {shape} {dtype} "
+                f"({_format_bytes(declared)}) but the file holds {_format_bytes(max(0, held))} for it"
+            )
         compressed = info.compress_type != zipfile.ZIP_STORED
         if compressed and info.file_size > _MAX_DEFLATE_RATIO * max(1, info.compress_size):
-            raise DatabaseError(f"{path} is corrupt: {key} claims {_format_bytes(info.file_size)} from "
-                                f"{_format_bytes(info.compress_size)} compressed")
+            raise DatabaseError(
+                f"{path} is corrupt: {key} claims {_format_bytes(info.file_size)} from "
+                f"{_format_bytes(info.compress_size)} compressed"
+            )
 
 
 _KIND_NAMES = {"U": "text", "i": "integers", "u": "integers", "f": "floats"}
@@ -736,8 +781,9 @@ def _read_arrays(path: Path, members: Sequence[str] | None = None) -> dict:
     with open(path, "rb") as handle:
         magic = handle.read(6)
     if magic == b"\x93NUMPY":
-        raise DatabaseError(f"{path} is a single NumPy array (.npy), not a face database (.npz archive); "
-                            "was a .npy file renamed?")
+        raise DatabaseError(
+            f"{path} is a single NumPy array (.npy), not a face database (.npz archive); was a .npy file renamed?"
+        )
     try:
         with zipfile.ZipFile(path) as archive:
             _check_headers(path, archive)
@@ -746,8 +792,7 @@ def _read_arrays(path: Path, members: Sequence[str] | None = None) -> dict:
     except DatabaseError:
         raise
     except (zipfile.BadZipFile, zipfile.LargeZipFile, EOFError, OSError, ValueError, KeyError) as error:
-        raise DatabaseError(f"{path} is not a readable face database (truncated or corrupt "
-                            f"file?): {error}") from None
+        raise DatabaseError(f"{path} is not a readable face database (truncated or corrupt file?): {error}") from None
 
 
 def _check_kind_and_version(arrays: dict, path: Path, required: Sequence[str] = _REQUIRED) -> None:

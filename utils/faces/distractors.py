@@ -67,7 +67,7 @@ class DistractorModel:
     photos: int
 
     @classmethod
-    def fit(cls, encodings, identities) -> "DistractorModel":
+    def fit(cls, encodings, identities) -> DistractorModel:
         """Fit the model to real ``encodings`` ``(n, d)`` labelled with ``identities`` ``(n,)``.
 
         Raises:
@@ -77,8 +77,9 @@ class DistractorModel:
         encodings = np.asarray(encodings, dtype=np.float64)
         identities = np.asarray(identities)
         if encodings.ndim != 2 or identities.shape != (len(encodings),):
-            raise UsageError(f"fit needs encodings (n, d) and identities (n,); got {encodings.shape} and "
-                             f"{identities.shape}")
+            raise UsageError(
+                f"fit needs encodings (n, d) and identities (n,); got {encodings.shape} and {identities.shape}"
+            )
         _, person, counts = np.unique(identities, return_inverse=True, return_counts=True)
         person = person.ravel()
         repeated = counts[person] >= 2
@@ -91,8 +92,13 @@ class DistractorModel:
         within = deviations.T @ deviations / max(1, degrees)
         total = np.cov(encodings, rowvar=False)
         root = _square_root(total - within)
-        return cls(mean=encodings.mean(axis=0), between_covariance=root @ root.T, within_covariance=within,
-                   people=len(counts), photos=len(encodings))
+        return cls(
+            mean=encodings.mean(axis=0),
+            between_covariance=root @ root.T,
+            within_covariance=within,
+            people=len(counts),
+            photos=len(encodings),
+        )
 
     @property
     def dimension(self) -> int:
@@ -107,8 +113,9 @@ class DistractorModel:
             person (``person[i] == i // photos_per_identity``).
         """
         if count < 0 or photos_per_identity < 1:
-            raise UsageError(f"sample needs count >= 0 and photos_per_identity >= 1; got {count}, "
-                             f"{photos_per_identity}")
+            raise UsageError(
+                f"sample needs count >= 0 and photos_per_identity >= 1; got {count}, {photos_per_identity}"
+            )
         rng = np.random.default_rng(seed)
         between, within = _square_root(self.between_covariance), _square_root(self.within_covariance)
         person = np.arange(count, dtype=np.int64) // photos_per_identity
@@ -119,5 +126,5 @@ class DistractorModel:
             people = -(-rows // photos_per_identity)
             centres = self.mean + rng.standard_normal((people, self.dimension)) @ between.T
             photos = np.repeat(centres, photos_per_identity, axis=0)[:rows]
-            output[start:start + rows] = photos + rng.standard_normal((rows, self.dimension)) @ within.T
+            output[start : start + rows] = photos + rng.standard_normal((rows, self.dimension)) @ within.T
         return output, person

@@ -48,8 +48,8 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import os
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Iterable
 
 import numpy as np
 
@@ -101,9 +101,10 @@ class DatReader:
     def _take(self, count: int) -> memoryview:
         end = self.offset + count
         if count < 0 or end > len(self.data):
-            raise self.error(f"needs {count} more bytes but only {len(self.data) - self.offset} are left "
-                             "(truncated file?)")
-        chunk = self.data[self.offset:end]
+            raise self.error(
+                f"needs {count} more bytes but only {len(self.data) - self.offset} are left (truncated file?)"
+            )
+        chunk = self.data[self.offset : end]
         self.offset = end
         return chunk
 
@@ -129,7 +130,7 @@ class DatReader:
         exponent = self.read_int()
         if mantissa == 0:
             return 0.0
-        return float(mantissa) * 2.0 ** exponent
+        return float(mantissa) * 2.0**exponent
 
     def read_bool(self) -> bool:
         """Read one bool stored as the character ``'0'`` or ``'1'``."""
@@ -224,8 +225,10 @@ class DlibNet:
 
 def _read_con(reader: DatReader, tag: str) -> DatLayer:
     params = reader.read_tensor().reshape(-1)
-    config = {key: reader.read_int() for key in
-              ("filters", "kernel_rows", "kernel_cols", "stride_y", "stride_x", "padding_y", "padding_x")}
+    config = {
+        key: reader.read_int()
+        for key in ("filters", "kernel_rows", "kernel_cols", "stride_y", "stride_x", "padding_y", "padding_x")
+    }
     filter_shape = reader.read_alias()
     bias_shape = reader.read_alias()
     for _ in range(4):  # learning-rate and weight-decay multipliers (training only)
@@ -236,8 +239,9 @@ def _read_con(reader: DatReader, tag: str) -> DatLayer:
     n_filter = out_channels * in_channels * rows * cols
     n_bias = int(np.prod(bias_shape))
     if n_bias != out_channels or params.size != n_filter + n_bias:
-        raise reader.error(f"{tag}: {params.size} parameters do not hold filters {filter_shape} "
-                           f"and biases {bias_shape}")
+        raise reader.error(
+            f"{tag}: {params.size} parameters do not hold filters {filter_shape} and biases {bias_shape}"
+        )
     config["in_channels"] = in_channels
     weights = {"filters": params[:n_filter].reshape(filter_shape), "biases": params[n_filter:]}
     return DatLayer("con", tag, config, weights)
@@ -250,18 +254,18 @@ def _read_affine(reader: DatReader, tag: str) -> DatLayer:
     mode = reader.read_int()
     channels = int(np.prod(gamma_shape))
     if params.size != 2 * channels or int(np.prod(beta_shape)) != channels:
-        raise reader.error(f"{tag}: {params.size} parameters do not hold gamma {gamma_shape} "
-                           f"and beta {beta_shape}")
+        raise reader.error(f"{tag}: {params.size} parameters do not hold gamma {gamma_shape} and beta {beta_shape}")
     if mode != 0:
-        raise reader.error(f"{tag}: only per-channel (convolutional) affine mode 0 is supported, "
-                           f"found mode {mode}")
-    return DatLayer("affine", tag, {"channels": channels, "mode": mode},
-                    {"gamma": params[:channels], "beta": params[channels:]})
+        raise reader.error(f"{tag}: only per-channel (convolutional) affine mode 0 is supported, found mode {mode}")
+    return DatLayer(
+        "affine", tag, {"channels": channels, "mode": mode}, {"gamma": params[:channels], "beta": params[channels:]}
+    )
 
 
 def _read_pool(reader: DatReader, tag: str) -> DatLayer:
-    config = {key: reader.read_int() for key in
-              ("pool_rows", "pool_cols", "stride_y", "stride_x", "padding_y", "padding_x")}
+    config = {
+        key: reader.read_int() for key in ("pool_rows", "pool_cols", "stride_y", "stride_x", "padding_y", "padding_x")
+    }
     kind = "max_pool" if tag.startswith("max_pool") else "avg_pool"
     return DatLayer(kind, tag, config)
 
@@ -276,13 +280,14 @@ def _read_fc(reader: DatReader, tag: str) -> DatLayer:
     for _ in range(4):
         reader.read_float()
     if bias_mode != 1 or int(np.prod(bias_shape)) != 0:
-        raise reader.error(f"{tag}: expected fc_no_bias (bias mode 1, empty bias), found mode "
-                           f"{bias_mode}, bias {bias_shape}")
+        raise reader.error(
+            f"{tag}: expected fc_no_bias (bias mode 1, empty bias), found mode {bias_mode}, bias {bias_shape}"
+        )
     if weight_shape[:2] != (inputs, outputs) or params.size != inputs * outputs:
-        raise reader.error(f"{tag}: weights {weight_shape} / {params.size} values do not match "
-                           f"{inputs} inputs x {outputs} outputs")
-    return DatLayer("fc", tag, {"inputs": inputs, "outputs": outputs},
-                    {"weights": params.reshape(inputs, outputs)})
+        raise reader.error(
+            f"{tag}: weights {weight_shape} / {params.size} values do not match {inputs} inputs x {outputs} outputs"
+        )
+    return DatLayer("fc", tag, {"inputs": inputs, "outputs": outputs}, {"weights": params.reshape(inputs, outputs)})
 
 
 _LAYER_READERS = {
@@ -377,9 +382,11 @@ def parse_dat(source: str | os.PathLike | bytes | None = None) -> DlibNet:
     versions = [reader.read_int() for _ in expected_versions]
     if versions != expected_versions:
         first = next(i for i, (a, b) in enumerate(zip(versions, expected_versions)) if a != b)
-        raise reader.error(f"the nesting of layers differs from dlib's face ResNet at position {first} "
-                           f"(found {versions[first]}, expected {expected_versions[first]}); "
-                           "this is a different network")
+        raise reader.error(
+            f"the nesting of layers differs from dlib's face ResNet at position {first} "
+            f"(found {versions[first]}, expected {expected_versions[first]}); "
+            "this is a different network"
+        )
 
     reader.expect_string("input_rgb_image_sized")
     mean_rgb = tuple(reader.read_float() for _ in range(3))
@@ -401,9 +408,15 @@ def parse_dat(source: str | os.PathLike | bytes | None = None) -> DlibNet:
     if not reader.at_end:
         raise reader.error(f"{len(reader.data) - reader.offset} unexpected bytes after the last layer")
 
-    return DlibNet(loss_margin=margin, loss_threshold=threshold, nesting_versions=versions,
-                   mean_rgb=mean_rgb, input_size=input_size, layers=layers,
-                   source_sha256=hashlib.sha256(data).hexdigest())
+    return DlibNet(
+        loss_margin=margin,
+        loss_threshold=threshold,
+        nesting_versions=versions,
+        mean_rgb=mean_rgb,
+        input_size=input_size,
+        layers=layers,
+        source_sha256=hashlib.sha256(data).hexdigest(),
+    )
 
 
 # --------------------------------------------------------------------------------------------
@@ -435,13 +448,15 @@ def zero_extend_add(main, shortcut, name: str):
         rows, cols, channels = tensor.shape[1:]
         extra_rows, extra_cols, extra_channels = (t - s for t, s in zip(target, (rows, cols, channels)))
         if extra_rows or extra_cols:
-            tensor = keras.layers.ZeroPadding2D(((0, extra_rows), (0, extra_cols)),
-                                                name=f"{name}_{label}_pad_space")(tensor)
+            tensor = keras.layers.ZeroPadding2D(((0, extra_rows), (0, extra_cols)), name=f"{name}_{label}_pad_space")(
+                tensor
+            )
         if extra_channels:
             rows, cols = target[:2]
             tensor = keras.layers.Reshape((rows, cols, channels, 1), name=f"{name}_{label}_to_5d")(tensor)
-            tensor = keras.layers.ZeroPadding3D(((0, 0), (0, 0), (0, extra_channels)),
-                                                name=f"{name}_{label}_pad_channels")(tensor)
+            tensor = keras.layers.ZeroPadding3D(
+                ((0, 0), (0, 0), (0, extra_channels)), name=f"{name}_{label}_pad_channels"
+            )(tensor)
             tensor = keras.layers.Reshape(target, name=f"{name}_{label}_to_4d")(tensor)
         return tensor
 
@@ -453,11 +468,17 @@ def _conv_padding(config: dict) -> str:
     pad_y, pad_x = config["padding_y"], config["padding_x"]
     if pad_y == 0 and pad_x == 0:
         return "valid"
-    if (config["stride_y"], config["stride_x"]) == (1, 1) and rows % 2 and cols % 2 \
-            and (pad_y, pad_x) == (rows // 2, cols // 2):
+    if (
+        (config["stride_y"], config["stride_x"]) == (1, 1)
+        and rows % 2
+        and cols % 2
+        and (pad_y, pad_x) == (rows // 2, cols // 2)
+    ):
         return "same"
-    raise DlibFormatError(f"unsupported convolution padding {pad_y, pad_x} for kernel {rows}x{cols} "
-                          f"with strides {config['stride_y'], config['stride_x']}")
+    raise DlibFormatError(
+        f"unsupported convolution padding {pad_y, pad_x} for kernel {rows}x{cols} "
+        f"with strides {config['stride_y'], config['stride_x']}"
+    )
 
 
 def _pool_padding(config: dict) -> None:
@@ -476,8 +497,9 @@ def folded_conv_weights(con: DatLayer, affine: DatLayer) -> tuple[np.ndarray, np
     gamma = affine.weights["gamma"].astype(np.float64)
     beta = affine.weights["beta"].astype(np.float64)
     if gamma.size != filters.shape[0]:
-        raise DlibFormatError(f"affine layer has {gamma.size} channels but the convolution before it "
-                              f"has {filters.shape[0]} filters")
+        raise DlibFormatError(
+            f"affine layer has {gamma.size} channels but the convolution before it has {filters.shape[0]} filters"
+        )
     kernel = np.transpose(filters * gamma[:, None, None, None], (2, 3, 1, 0))
     bias = con.weights["biases"].astype(np.float64) * gamma + beta
     return kernel.astype(np.float32), bias.astype(np.float32)
@@ -528,10 +550,14 @@ def build_model(net: DlibNet, name: str = "dlib_face_resnet"):
             cursor.take("relu")
         config = con.config
         kernel, bias = folded_conv_weights(con, affine)
-        layer = keras.layers.Conv2D(config["filters"], (config["kernel_rows"], config["kernel_cols"]),
-                                    strides=(config["stride_y"], config["stride_x"]),
-                                    padding=_conv_padding(config),
-                                    activation="relu" if relu else None, name=layer_name)
+        layer = keras.layers.Conv2D(
+            config["filters"],
+            (config["kernel_rows"], config["kernel_cols"]),
+            strides=(config["stride_y"], config["stride_x"]),
+            padding=_conv_padding(config),
+            activation="relu" if relu else None,
+            name=layer_name,
+        )
         output = layer(tensor)
         layer.set_weights([kernel, bias])
         return output
@@ -540,9 +566,12 @@ def build_model(net: DlibNet, name: str = "dlib_face_resnet"):
         config = cursor.take(kind).config
         _pool_padding(config)
         pool_class = keras.layers.MaxPooling2D if kind == "max_pool" else keras.layers.AveragePooling2D
-        return pool_class((config["pool_rows"], config["pool_cols"]),
-                          strides=(config["stride_y"], config["stride_x"]), padding="valid",
-                          name=layer_name)(tensor)
+        return pool_class(
+            (config["pool_rows"], config["pool_cols"]),
+            strides=(config["stride_y"], config["stride_x"]),
+            padding="valid",
+            name=layer_name,
+        )(tensor)
 
     x = conv_affine(x, "stem_conv", relu=True)
     x = pool(x, "max_pool", "stem_pool")

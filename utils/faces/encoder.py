@@ -83,8 +83,9 @@ def load_encoder(path: str | os.PathLike | None = None):
     else:
         path = Path(path)
         if not path.is_file():
-            raise AssetError(f"face encoder file {path} does not exist; {assets.get(ASSET_NAME).how_to_get}",
-                             missing=True)
+            raise AssetError(
+                f"face encoder file {path} does not exist; {assets.get(ASSET_NAME).how_to_get}", missing=True
+            )
     key = str(Path(path).resolve())
     model = _MODELS.get(key)
     if model is None:
@@ -183,25 +184,32 @@ def validate_chips(chips) -> np.ndarray:
             return np.zeros((0, size, size, 3), dtype=np.uint8)
         shapes = {np.shape(chip) for chip in chips}
         if len(shapes) != 1:
-            raise ImageError(f"face chips have different shapes {sorted(shapes)}; every chip must be "
-                             f"({size}, {size}, 3)")
+            raise ImageError(
+                f"face chips have different shapes {sorted(shapes)}; every chip must be ({size}, {size}, 3)"
+            )
         chips = np.stack([np.asarray(chip) for chip in chips])
     chips = np.asarray(chips)
     expected = f"(n, {size}, {size}, 3)"
     if chips.ndim == 3 and chips.shape == (size, size, 3):
-        raise ImageError(f"expected a batch of face chips {expected}, got one chip of shape "
-                         f"{chips.shape}; pass chip[np.newaxis] (or a list of chips)")
+        raise ImageError(
+            f"expected a batch of face chips {expected}, got one chip of shape "
+            f"{chips.shape}; pass chip[np.newaxis] (or a list of chips)"
+        )
     if chips.ndim != 4:
         raise ImageError(f"expected face chips of shape {expected}, got shape {chips.shape}")
     if chips.shape[1:3] != (size, size):
-        raise ImageError(f"face chips must be {size}x{size} aligned crops, got shape {chips.shape}; "
-                         "align and crop faces first (utils.faces.extract_face_chips)")
+        raise ImageError(
+            f"face chips must be {size}x{size} aligned crops, got shape {chips.shape}; "
+            "align and crop faces first (utils.faces.extract_face_chips)"
+        )
     if chips.shape[3] != 3:
         raise ImageError(f"face chips must be RGB with 3 channels, got shape {chips.shape}")
     if chips.dtype != np.uint8:
-        raise ImageError(f"face chips must be uint8 RGB 0..255, got dtype {chips.dtype} "
-                         f"(shape {chips.shape}); convert [0, 1] floats with "
-                         "np.clip(np.round(chips * 255), 0, 255).astype(np.uint8)")
+        raise ImageError(
+            f"face chips must be uint8 RGB 0..255, got dtype {chips.dtype} "
+            f"(shape {chips.shape}); convert [0, 1] floats with "
+            "np.clip(np.round(chips * 255), 0, 255).astype(np.uint8)"
+        )
     return chips
 
 
@@ -210,13 +218,20 @@ def _forward_in_batches(model, chips: np.ndarray, batch_size: int, progress: str
     starts = range(0, len(chips), batch_size)
     if progress:
         from tqdm.auto import tqdm  # deferred: only for progress bars
+
         starts = tqdm(starts, desc=progress, unit="batch", leave=False)
-    outputs = [forward(np.ascontiguousarray(chips[start:start + batch_size])).numpy() for start in starts]
+    outputs = [forward(np.ascontiguousarray(chips[start : start + batch_size])).numpy() for start in starts]
     return np.concatenate(outputs).astype(np.float32, copy=False)
 
 
-def encode_chips(chips, model=None, flip: bool | None = None, batch_size: int = 32,
-                 compute_dtype: str | None = None, progress: str | None = None) -> np.ndarray:
+def encode_chips(
+    chips,
+    model=None,
+    flip: bool | None = None,
+    batch_size: int = 32,
+    compute_dtype: str | None = None,
+    progress: str | None = None,
+) -> np.ndarray:
     """Compute the 128-d encodings of aligned face chips.
 
     Args:
@@ -259,11 +274,17 @@ def encode_chips(chips, model=None, flip: bool | None = None, batch_size: int = 
     if not flip:
         return _forward_in_batches(model, chips, batch_size, progress)
     both = _forward_in_batches(model, np.concatenate([chips, chips[:, :, ::-1, :]]), batch_size, progress)
-    return 0.5 * (both[:len(chips)] + both[len(chips):])
+    return 0.5 * (both[: len(chips)] + both[len(chips) :])
 
 
-def encode_images(images, model=None, policy: str = "largest", flip: bool | None = None,
-                  batch_size: int = 32, compute_dtype: str | None = None) -> np.ndarray:
+def encode_images(
+    images,
+    model=None,
+    policy: str = "largest",
+    flip: bool | None = None,
+    batch_size: int = 32,
+    compute_dtype: str | None = None,
+) -> np.ndarray:
     """Encode one face per image (paths or arrays), batched through the encoder.
 
     Args:
@@ -291,14 +312,16 @@ def encode_images(images, model=None, policy: str = "largest", flip: bool | None
     if isinstance(images, (str, os.PathLike)) or (isinstance(images, np.ndarray) and images.ndim == 3):
         images = [images]
     if policy == "all":
-        raise UsageError("encode_images encodes one face per image; use encode_all_faces(image) to "
-                         "encode every face of an image")
+        raise UsageError(
+            "encode_images encodes one face per image; use encode_all_faces(image) to encode every face of an image"
+        )
     chips = [align.extract_face_chips(image, policy=policy)[0] for image in images]
     return encode_chips(chips, model=model, flip=flip, batch_size=batch_size, compute_dtype=compute_dtype)
 
 
-def encode_all_faces(image, model=None, flip: bool | None = None, batch_size: int = 32,
-                     compute_dtype: str | None = None) -> tuple[np.ndarray, list[align.Face]]:
+def encode_all_faces(
+    image, model=None, flip: bool | None = None, batch_size: int = 32, compute_dtype: str | None = None
+) -> tuple[np.ndarray, list[align.Face]]:
     """Encode every face of one image, largest first.
 
     Args:

@@ -72,8 +72,20 @@ import numpy as np
 from utils import files
 from utils.errors import DatabaseError, UsageError
 
-__all__ = ["KINDS", "APPROXIMATE_KINDS", "AUTO_APPROXIMATE_FROM", "MIN_VECTORS", "RERANK", "ApproximateIndex",
-           "faiss_available", "index_path", "list_count", "probe_count", "resolve_kind", "squared_distances"]
+__all__ = [
+    "KINDS",
+    "APPROXIMATE_KINDS",
+    "AUTO_APPROXIMATE_FROM",
+    "MIN_VECTORS",
+    "RERANK",
+    "ApproximateIndex",
+    "faiss_available",
+    "index_path",
+    "list_count",
+    "probe_count",
+    "resolve_kind",
+    "squared_distances",
+]
 
 #: Every value of ``FaceDatabase(index=...)``.
 KINDS = ("auto", "exact", "ivf-pq", "ivf-flat", "hnsw")
@@ -138,8 +150,9 @@ def _faiss():
     try:
         import faiss  # deferred: optional dependency, needed only for an approximate index
     except ImportError as error:  # pragma: no cover - faiss-cpu is in requirements.txt
-        raise UsageError("an approximate face index needs FAISS: pip install faiss-cpu "
-                         "(or use FaceDatabase(index='exact'))") from error
+        raise UsageError(
+            "an approximate face index needs FAISS: pip install faiss-cpu (or use FaceDatabase(index='exact'))"
+        ) from error
     _faiss_module = faiss
     return faiss
 
@@ -186,8 +199,11 @@ def resolve_kind(requested: str, num_vectors: int, current: str | None = None) -
         return "exact"
     if not faiss_available():
         if not _warned_missing_faiss:
-            warnings.warn(f"{num_vectors:,} enrolled vectors would use an approximate index, but FAISS is not "
-                          "installed (pip install faiss-cpu); searching exactly", stacklevel=3)
+            warnings.warn(
+                f"{num_vectors:,} enrolled vectors would use an approximate index, but FAISS is not "
+                "installed (pip install faiss-cpu); searching exactly",
+                stacklevel=3,
+            )
             _warned_missing_faiss = True
         return "exact"
     return current if keep else "ivf-pq"
@@ -276,13 +292,21 @@ def squared_distances(probes: np.ndarray, vectors: np.ndarray, rows: np.ndarray,
         if not (vectors.dtype == np.float32 and vectors.flags.c_contiguous):
             raise UsageError("squared_distances needs a C-contiguous float32 matrix of vectors")
         if rows.shape[:1] != probes.shape[:1] or (rows.size and (rows.min() < 0 or rows.max() >= len(vectors))):
-            raise UsageError(f"squared_distances: rows {rows.shape} do not index {len(vectors)} vectors for "
-                             f"{len(probes)} probes")
+            raise UsageError(
+                f"squared_distances: rows {rows.shape} do not index {len(vectors)} vectors for {len(probes)} probes"
+            )
     output = np.empty(rows.shape, dtype=np.float32)
     if rows.size:
         with _threads_for(len(probes)):
-            faiss.fvec_L2sqr_by_idx(faiss.swig_ptr(output), faiss.swig_ptr(probes), faiss.swig_ptr(vectors),
-                                    faiss.swig_ptr(rows), vectors.shape[1], rows.shape[0], rows.shape[1])
+            faiss.fvec_L2sqr_by_idx(
+                faiss.swig_ptr(output),
+                faiss.swig_ptr(probes),
+                faiss.swig_ptr(vectors),
+                faiss.swig_ptr(rows),
+                vectors.shape[1],
+                rows.shape[0],
+                rows.shape[1],
+            )
     return output
 
 
@@ -313,7 +337,7 @@ class ApproximateIndex:
 
     # ----------------------------------------------------------------------------- building
     @classmethod
-    def build(cls, kind: str, vectors: np.ndarray, ids: np.ndarray, seed: int = 0) -> "ApproximateIndex":
+    def build(cls, kind: str, vectors: np.ndarray, ids: np.ndarray, seed: int = 0) -> ApproximateIndex:
         """Train (IVF: k-means on a sample) and fill an index of ``kind`` with ``vectors`` under ``ids``.
 
         Args:
@@ -386,8 +410,11 @@ class ApproximateIndex:
         if self.kind == "hnsw":
             return faiss.vector_to_array(self._index.id_map).astype(np.int64)
         lists = self._index.invlists
-        chunks = [faiss.rev_swig_ptr(lists.get_ids(number), lists.list_size(number)).copy()
-                  for number in range(lists.nlist) if lists.list_size(number)]
+        chunks = [
+            faiss.rev_swig_ptr(lists.get_ids(number), lists.list_size(number)).copy()
+            for number in range(lists.nlist)
+            if lists.list_size(number)
+        ]
         return np.concatenate(chunks).astype(np.int64) if chunks else np.zeros(0, np.int64)
 
     def rebuild_reason(self, live_vectors: int) -> str | None:
@@ -417,8 +444,9 @@ class ApproximateIndex:
     # ----------------------------------------------------------------------------- changes and queries
     def add(self, vectors: np.ndarray, ids: np.ndarray) -> None:
         """Add ``vectors`` (float32 ``(n, d)``) under ``ids`` (int64 ``(n,)``); no retraining."""
-        self._index.add_with_ids(np.ascontiguousarray(vectors, dtype=np.float32),
-                                 np.ascontiguousarray(ids, dtype=np.int64))
+        self._index.add_with_ids(
+            np.ascontiguousarray(vectors, dtype=np.float32), np.ascontiguousarray(ids, dtype=np.int64)
+        )
 
     def remove(self, ids: np.ndarray) -> int:
         """Remove ``ids``; returns how many were physically removed (HNSW: 0, they become tombstones)."""
@@ -437,8 +465,10 @@ class ApproximateIndex:
         if self.kind == "hnsw":
             faiss.downcast_index(self._index.index).hnsw.efSearch = max(HNSW_EF_SEARCH, count)
         with _threads_for(len(probes)):
-            blocks = [self._index.search(probes[start:start + _CANDIDATE_PROBES], count)[1]
-                      for start in range(0, len(probes), _CANDIDATE_PROBES)]
+            blocks = [
+                self._index.search(probes[start : start + _CANDIDATE_PROBES], count)[1]
+                for start in range(0, len(probes), _CANDIDATE_PROBES)
+            ]
         return np.concatenate(blocks) if blocks else np.zeros((0, count), np.int64)
 
     # ----------------------------------------------------------------------------- files
@@ -454,7 +484,7 @@ class ApproximateIndex:
         return hashlib.sha256(memoryview(data)).hexdigest()
 
     @classmethod
-    def load(cls, path, sha256: str, dimension: int) -> "ApproximateIndex":
+    def load(cls, path, sha256: str, dimension: int) -> ApproximateIndex:
         """Read an index written by :meth:`save`, after checking its SHA-256.
 
         Raises:
@@ -468,8 +498,10 @@ class ApproximateIndex:
             raise DatabaseError(f"index {path} is missing")
         actual = _sha256_of_file(path)
         if actual != sha256:
-            raise DatabaseError(f"index {path} does not match its database (SHA-256 {actual[:12]}..., the database "
-                                f"expects {sha256[:12]}...): it is stale or damaged")
+            raise DatabaseError(
+                f"index {path} does not match its database (SHA-256 {actual[:12]}..., the database "
+                f"expects {sha256[:12]}...): it is stale or damaged"
+            )
         faiss = _faiss()
         try:
             index = faiss.deserialize_index(np.fromfile(path, dtype=np.uint8))  # comes back as its own class

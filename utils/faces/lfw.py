@@ -29,8 +29,8 @@ from __future__ import annotations
 
 import dataclasses
 import time
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Sequence
 
 import numpy as np
 
@@ -52,8 +52,10 @@ class Pair:
 
     def paths(self, images_dir) -> tuple[Path, Path]:
         """Paths of the two images under ``images_dir`` (``<Name>/<Name>_NNNN.jpg``)."""
-        return (lfw_image_path(images_dir, self.name_a, self.index_a),
-                lfw_image_path(images_dir, self.name_b, self.index_b))
+        return (
+            lfw_image_path(images_dir, self.name_a, self.index_a),
+            lfw_image_path(images_dir, self.name_b, self.index_b),
+        )
 
 
 def lfw_image_path(images_dir, name: str, index: int) -> Path:
@@ -87,8 +89,7 @@ def read_pairs(pairs_txt) -> list[Pair]:
     path = Path(pairs_txt)
     if not path.is_file():
         raise FileNotFoundError(f"pairs file not found: {path}")
-    lines = [(number, line.split()) for number, line in enumerate(path.read_text().splitlines(), 1)
-             if line.strip()]
+    lines = [(number, line.split()) for number, line in enumerate(path.read_text().splitlines(), 1) if line.strip()]
     if not lines:
         raise UsageError(f"{path} is empty")
     header_number, header = lines[0]
@@ -97,13 +98,16 @@ def read_pairs(pairs_txt) -> list[Pair]:
         if n_folds < 1 or n_per_fold < 1:
             raise ValueError
     except ValueError:
-        raise UsageError(f"{path}:{header_number}: header must be 'n_folds n_per_fold', got "
-                         f"{' '.join(header)!r}") from None
+        raise UsageError(
+            f"{path}:{header_number}: header must be 'n_folds n_per_fold', got {' '.join(header)!r}"
+        ) from None
     expected = 2 * n_folds * n_per_fold
     body = lines[1:]
     if len(body) != expected:
-        raise UsageError(f"{path}: header promises {n_folds} folds x {n_per_fold} matched + "
-                         f"{n_per_fold} mismatched = {expected} pairs, found {len(body)} lines")
+        raise UsageError(
+            f"{path}: header promises {n_folds} folds x {n_per_fold} matched + "
+            f"{n_per_fold} mismatched = {expected} pairs, found {len(body)} lines"
+        )
     pairs = []
     for position, (number, fields) in enumerate(body):
         fold, within = divmod(position, 2 * n_per_fold)
@@ -119,8 +123,9 @@ def read_pairs(pairs_txt) -> list[Pair]:
                 pairs.append(Pair(fold, False, fields[0], int(fields[1]), fields[2], int(fields[3])))
         except ValueError:
             kind = "matched 'name n1 n2'" if same else "mismatched 'name1 n1 name2 n2'"
-            raise UsageError(f"{path}:{number}: expected a {kind} line in fold {fold + 1}, got "
-                             f"{' '.join(fields)!r}") from None
+            raise UsageError(
+                f"{path}:{number}: expected a {kind} line in fold {fold + 1}, got {' '.join(fields)!r}"
+            ) from None
     return pairs
 
 
@@ -209,8 +214,9 @@ class EvaluationResult:
         return "\n".join(lines)
 
 
-def evaluate_distances(distances, same, folds, threshold: float | None = None,
-                       extra: dict | None = None) -> EvaluationResult:
+def evaluate_distances(
+    distances, same, folds, threshold: float | None = None, extra: dict | None = None
+) -> EvaluationResult:
     """k-fold verification figures from per-pair distances.
 
     Args:
@@ -233,8 +239,9 @@ def evaluate_distances(distances, same, folds, threshold: float | None = None,
     for fold in fold_ids:
         test = folds == fold
         train = ~test if len(fold_ids) > 1 else test
-        fold_threshold = (threshold if threshold is not None
-                          else metrics.best_threshold(distances[train], same[train])[0])
+        fold_threshold = (
+            threshold if threshold is not None else metrics.best_threshold(distances[train], same[train])[0]
+        )
         thresholds.append(float(fold_threshold))
         accuracies.append(metrics.accuracy_at(distances[test], same[test], fold_threshold))
     overall_threshold = threshold if threshold is not None else metrics.best_threshold(distances, same)[0]
@@ -243,12 +250,26 @@ def evaluate_distances(distances, same, folds, threshold: float | None = None,
     val, far_reached, _ = metrics.val_at_far(distances, same)
     std = float(np.std(accuracies))
     return EvaluationResult(
-        pairs=len(distances), folds=len(fold_ids), fold_accuracies=[float(a) for a in accuracies],
-        fold_thresholds=thresholds, accuracy=float(np.mean(accuracies)), accuracy_std=std,
-        accuracy_sem=std / np.sqrt(len(fold_ids)), threshold=float(overall_threshold),
-        threshold_fitted=threshold is None, auc=metrics.auc(distances, same), eer=eer,
-        eer_threshold=eer_threshold, val_at_far=val, far_reached=far_reached,
-        distances=distances, same=same, far=far, tar=tar, extra=dict(extra or {}))
+        pairs=len(distances),
+        folds=len(fold_ids),
+        fold_accuracies=[float(a) for a in accuracies],
+        fold_thresholds=thresholds,
+        accuracy=float(np.mean(accuracies)),
+        accuracy_std=std,
+        accuracy_sem=std / np.sqrt(len(fold_ids)),
+        threshold=float(overall_threshold),
+        threshold_fitted=threshold is None,
+        auc=metrics.auc(distances, same),
+        eer=eer,
+        eer_threshold=eer_threshold,
+        val_at_far=val,
+        far_reached=far_reached,
+        distances=distances,
+        same=same,
+        far=far,
+        tar=tar,
+        extra=dict(extra or {}),
+    )
 
 
 def center_chip(path) -> np.ndarray:
@@ -262,8 +283,9 @@ def center_chip(path) -> np.ndarray:
     return image_io.resize(image_io.center_crop(image, (side, side)), (constants.CHIP_SIZE, constants.CHIP_SIZE))
 
 
-def load_lfw_chips(paths: Sequence, use_cache: bool = True, cache_dir=None, progress: bool = False,
-                   refresh_cache: bool = False) -> tuple[np.ndarray, np.ndarray]:
+def load_lfw_chips(
+    paths: Sequence, use_cache: bool = True, cache_dir=None, progress: bool = False, refresh_cache: bool = False
+) -> tuple[np.ndarray, np.ndarray]:
     """Aligned chips of LFW images: the central face of each, its central region where none is found.
 
     Args:
@@ -275,8 +297,14 @@ def load_lfw_chips(paths: Sequence, use_cache: bool = True, cache_dir=None, prog
         ``(chips uint8 (n, 150, 150, 3), found bool (n,))``; ``found`` is False where the chip is
         the :func:`center_chip` fallback.
     """
-    chips, found = chip_cache.load_face_chips(paths, policy="central", use_cache=use_cache, cache_dir=cache_dir,
-                                              progress=progress, refresh_cache=refresh_cache)
+    chips, found = chip_cache.load_face_chips(
+        paths,
+        policy="central",
+        use_cache=use_cache,
+        cache_dir=cache_dir,
+        progress=progress,
+        refresh_cache=refresh_cache,
+    )
     for index in np.flatnonzero(~found):
         chips[index] = center_chip(paths[index])
     return chips, found
@@ -295,16 +323,28 @@ def _encode_with_progress(chips: np.ndarray, model, flip: bool, batch_size: int,
     parts = []
     with tqdm(total=len(chips), desc="encoding faces", unit="face") as bar:
         for start in range(0, len(chips), PROGRESS_CHUNK):
-            parts.append(encoder.encode_chips(chips[start:start + PROGRESS_CHUNK], model=model, flip=flip,
-                                              batch_size=batch_size))
+            parts.append(
+                encoder.encode_chips(
+                    chips[start : start + PROGRESS_CHUNK], model=model, flip=flip, batch_size=batch_size
+                )
+            )
             bar.update(len(parts[-1]))
     return np.concatenate(parts)
 
 
-def evaluate_lfw(pairs_txt, images_dir, model=None, threshold: float | None = None, flip: bool | None = None,
-                 max_pairs_per_fold: int | None = None, use_cache: bool = True, progress: bool = True,
-                 batch_size: int = 32, refresh_cache: bool = False,
-                 cache_dir=None) -> EvaluationResult:
+def evaluate_lfw(
+    pairs_txt,
+    images_dir,
+    model=None,
+    threshold: float | None = None,
+    flip: bool | None = None,
+    max_pairs_per_fold: int | None = None,
+    use_cache: bool = True,
+    progress: bool = True,
+    batch_size: int = 32,
+    refresh_cache: bool = False,
+    cache_dir=None,
+) -> EvaluationResult:
     """Run the LFW protocol end to end: pairs -> chips -> encodings -> k-fold figures.
 
     Args:
@@ -339,13 +379,15 @@ def evaluate_lfw(pairs_txt, images_dir, model=None, threshold: float | None = No
     pair_rows = []
     for pair in pairs:
         path_a, path_b = pair.paths(images_dir)
-        pair_rows.append((unique_paths.setdefault(path_a, len(unique_paths)),
-                          unique_paths.setdefault(path_b, len(unique_paths))))
+        pair_rows.append(
+            (unique_paths.setdefault(path_a, len(unique_paths)), unique_paths.setdefault(path_b, len(unique_paths)))
+        )
     paths = list(unique_paths)
 
     started = time.perf_counter()
-    chips, found = load_lfw_chips(paths, use_cache=use_cache, cache_dir=cache_dir, progress=progress,
-                                  refresh_cache=refresh_cache)
+    chips, found = load_lfw_chips(
+        paths, use_cache=use_cache, cache_dir=cache_dir, progress=progress, refresh_cache=refresh_cache
+    )
     chips_seconds = time.perf_counter() - started
 
     started = time.perf_counter()

@@ -47,8 +47,10 @@ def read_manifest(folder) -> list[dict]:
         reader = csv.DictReader(handle)
         missing = {"path", "identity"} - set(reader.fieldnames or ())
         if missing:
-            raise UsageError(f"{manifest} has no column(s) {', '.join(sorted(missing))}; "
-                             f"found {', '.join(reader.fieldnames or ()) or 'no header'}")
+            raise UsageError(
+                f"{manifest} has no column(s) {', '.join(sorted(missing))}; "
+                f"found {', '.join(reader.fieldnames or ()) or 'no header'}"
+            )
         rows = list(reader)
     for row in rows:
         row["path"] = folder / row["path"]

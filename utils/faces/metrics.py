@@ -111,9 +111,11 @@ class ErrorRates:
         return self.false_rejects / self.genuines if self.genuines else float("nan")
 
     def __str__(self) -> str:
-        return (f"at tau = {self.threshold:.3g}: {self.false_accepts} of {self.impostors} different-people pairs "
-                f"accepted (FAR {100 * self.far:.1f} %), {self.false_rejects} of {self.genuines} same-person "
-                f"pairs refused (FRR {100 * self.frr:.1f} %)")
+        return (
+            f"at tau = {self.threshold:.3g}: {self.false_accepts} of {self.impostors} different-people pairs "
+            f"accepted (FAR {100 * self.far:.1f} %), {self.false_rejects} of {self.genuines} same-person "
+            f"pairs refused (FRR {100 * self.frr:.1f} %)"
+        )
 
 
 def error_rates(distances, same, threshold: float) -> ErrorRates:
@@ -136,9 +138,13 @@ def error_rates(distances, same, threshold: float) -> ErrorRates:
     """
     distances, same = validate_pairs(distances, same)
     accepted = distances < threshold
-    return ErrorRates(threshold=float(threshold), false_accepts=int(np.count_nonzero(accepted & ~same)),
-                      impostors=int(np.count_nonzero(~same)), false_rejects=int(np.count_nonzero(~accepted & same)),
-                      genuines=int(np.count_nonzero(same)))
+    return ErrorRates(
+        threshold=float(threshold),
+        false_accepts=int(np.count_nonzero(accepted & ~same)),
+        impostors=int(np.count_nonzero(~same)),
+        false_rejects=int(np.count_nonzero(~accepted & same)),
+        genuines=int(np.count_nonzero(same)),
+    )
 
 
 def best_threshold(distances, same) -> tuple[float, float]:

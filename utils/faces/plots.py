@@ -15,13 +15,14 @@ Example:
 
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
+from pathlib import Path
 
 import numpy as np
 
 from utils.errors import UsageError
-from utils.faces.metrics import equal_error_rate, roc_curve, validate_pairs
-from utils.plotting import draw_image, save_figure
+from utils.faces.metrics import accuracy_at, auc, equal_error_rate, roc_curve, validate_pairs
+from utils.plotting import draw_image, plot_bars, print_table, save_figure, show_grid
 
 
 def _finish(figure, path):
@@ -44,8 +45,16 @@ def triplet_loss_value(squared_ap: float, squared_an: float, margin: float) -> f
     return round(float(max(squared_ap - squared_an + margin, 0.0)), 12)
 
 
-def show_triplet(anchor, positive, negative, squared_ap: float, squared_an: float, margin: float,
-                 names: Sequence[str] | None = None, path=None):
+def show_triplet(
+    anchor,
+    positive,
+    negative,
+    squared_ap: float,
+    squared_an: float,
+    margin: float,
+    names: Sequence[str] | None = None,
+    path=None,
+):
     """An anchor / positive / negative triplet of faces and its squared distances against the margin.
 
     Left, the three images; right, a distance axis with ``d(A,P)``, ``d(A,N)`` and the goal
@@ -74,8 +83,9 @@ def show_triplet(anchor, positive, negative, squared_ap: float, squared_an: floa
     import matplotlib.pyplot as plt  # deferred: matplotlib is slow to import
 
     if min(squared_ap, squared_an, margin) < 0:
-        raise UsageError(f"distances and margin must be >= 0; got d(A,P) = {squared_ap}, d(A,N) = {squared_an}, "
-                         f"margin = {margin}")
+        raise UsageError(
+            f"distances and margin must be >= 0; got d(A,P) = {squared_ap}, d(A,N) = {squared_an}, margin = {margin}"
+        )
     if names is not None and len(names) != 3:
         raise UsageError(f"names needs 3 entries (anchor, positive, negative); got {len(names)}")
     figure = plt.figure(figsize=(12, 3.0))
@@ -93,8 +103,14 @@ def show_triplet(anchor, positive, negative, squared_ap: float, squared_an: floa
     axis.annotate("A", (0, 0), (0, 0.18), textcoords="data", ha="center")
     for value, label, colour in ((squared_ap, "d(A,P)", "tab:green"), (squared_an, "d(A,N)", "tab:red")):
         axis.plot([value], [0], "o", color=colour, ms=9)
-        axis.annotate(f"{label} = {value:.3f}", (value, 0), (value, 0.35 if colour == "tab:green" else -0.45),
-                      ha="center", color=colour, fontsize=9)
+        axis.annotate(
+            f"{label} = {value:.3f}",
+            (value, 0),
+            (value, 0.35 if colour == "tab:green" else -0.45),
+            ha="center",
+            color=colour,
+            fontsize=9,
+        )
     axis.axvspan(squared_ap, goal, color="tab:orange", alpha=0.25, label=f"margin alpha = {margin:g}")
     axis.axvline(goal, color="tab:orange", ls="--", lw=1)
     axis.set_xlim(-0.05 * top, top)
@@ -107,8 +123,7 @@ def show_triplet(anchor, positive, negative, squared_ap: float, squared_an: floa
     return _finish(figure, path)
 
 
-def plot_error_rates(distances, same, threshold: float | None = None, path=None,
-                     figsize: tuple[float, float] = (7, 4)):
+def plot_error_rates(distances, same, threshold: float | None = None, path=None, figsize: tuple[float, float] = (7, 4)):
     """FAR and FRR against the threshold tau, with ``threshold`` and the equal error rate marked.
 
     FAR(tau) is the share of different-people pairs with ``distance < tau``, FRR(tau) the share of
@@ -141,8 +156,13 @@ def plot_error_rates(distances, same, threshold: float | None = None, path=None,
     if threshold is not None:
         far_at = float(np.mean(distances[~same] < threshold))
         frr_at = float(np.mean(distances[same] >= threshold))
-        axis.axvline(threshold, color="k", ls="--", lw=1,
-                     label=f"tau = {threshold:g}: FAR {100 * far_at:.1f} %, FRR {100 * frr_at:.1f} %")
+        axis.axvline(
+            threshold,
+            color="k",
+            ls="--",
+            lw=1,
+            label=f"tau = {threshold:g}: FAR {100 * far_at:.1f} %, FRR {100 * frr_at:.1f} %",
+        )
     axis.set_xlabel("threshold tau (same person if d < tau)")
     axis.set_ylabel("error rate (%)")
     axis.set_ylim(-2, 102)
@@ -172,7 +192,7 @@ def project_2d(embeddings) -> np.ndarray:
     centred = embeddings - embeddings.mean(axis=0)
     _, _, directions = np.linalg.svd(centred, full_matrices=False)
     coordinates = centred @ directions[:2].T
-    if coordinates.shape[1] < 2:   # d == 1: a second, zero coordinate
+    if coordinates.shape[1] < 2:  # d == 1: a second, zero coordinate
         coordinates = np.pad(coordinates, ((0, 0), (0, 2 - coordinates.shape[1])))
     return coordinates
 
@@ -218,19 +238,21 @@ def plot_embedding_projection(embeddings: dict, labels, max_people: int = 8, pat
             raise UsageError(f"{title!r} has {len(values)} embeddings but there are {len(labels)} labels")
         projections[title] = project_2d(values)
         difference = values[:, None, :] - values[None, :, :]
-        spreads[title] = float(np.mean(np.sum(difference ** 2, axis=-1)))
+        spreads[title] = float(np.mean(np.sum(difference**2, axis=-1)))
     people, counts = np.unique(labels, return_counts=True)
     coloured = people[np.argsort(-counts, kind="stable")][:max_people]
     limit = 1.1 * max(float(np.abs(points).max()) for points in projections.values()) or 1.0
-    figure, axes = plt.subplots(1, len(embeddings), figsize=(cell_size * len(embeddings), cell_size + 0.4),
-                                squeeze=False)
+    figure, axes = plt.subplots(
+        1, len(embeddings), figsize=(cell_size * len(embeddings), cell_size + 0.4), squeeze=False
+    )
     for axis, (title, points) in zip(axes[0], projections.items()):
         others = ~np.isin(labels, coloured)
         axis.scatter(points[others, 0], points[others, 1], s=6, color="0.8")
         for index, person in enumerate(coloured):
             mine = labels == person
-            axis.scatter(points[mine, 0], points[mine, 1], s=18, color=f"C{index % 10}",
-                         label=str(person).replace("_", " "))
+            axis.scatter(
+                points[mine, 0], points[mine, 1], s=18, color=f"C{index % 10}", label=str(person).replace("_", " ")
+            )
         axis.set_xlim(-limit, limit)
         axis.set_ylim(-limit, limit)
         axis.set_aspect("equal")
@@ -241,9 +263,15 @@ def plot_embedding_projection(embeddings: dict, labels, max_people: int = 8, pat
     return _finish(figure, path)
 
 
-def plot_distance_matrix(distances, row_labels: Sequence[str], column_labels: Sequence[str],
-                         true_columns: Sequence[int] | None = None, threshold: float | None = None,
-                         title: str | None = None, path=None):
+def plot_distance_matrix(
+    distances,
+    row_labels: Sequence[str],
+    column_labels: Sequence[str],
+    true_columns: Sequence[int] | None = None,
+    threshold: float | None = None,
+    title: str | None = None,
+    path=None,
+):
     """A probes x database heatmap of distances, each value written in its cell.
 
     Args:
@@ -271,8 +299,10 @@ def plot_distance_matrix(distances, row_labels: Sequence[str], column_labels: Se
 
     distances = np.asarray(distances, dtype=np.float64)
     if distances.ndim != 2 or distances.shape != (len(row_labels), len(column_labels)):
-        raise UsageError(f"distances of shape {distances.shape} do not match {len(row_labels)} row labels and "
-                         f"{len(column_labels)} column labels")
+        raise UsageError(
+            f"distances of shape {distances.shape} do not match {len(row_labels)} row labels and "
+            f"{len(column_labels)} column labels"
+        )
     if true_columns is not None and len(true_columns) != len(row_labels):
         raise UsageError(f"true_columns has {len(true_columns)} entries for {len(row_labels)} rows")
     figure, axis = plt.subplots(figsize=(0.75 * len(column_labels) + 2, 0.5 * len(row_labels) + 1.6))
@@ -280,11 +310,17 @@ def plot_distance_matrix(distances, row_labels: Sequence[str], column_labels: Se
     for row in range(distances.shape[0]):
         for column in range(distances.shape[1]):
             accepted = threshold is not None and distances[row, column] < threshold
-            axis.text(column, row, f"{distances[row, column]:.2f}", ha="center", va="center", fontsize=8,
-                      color="white" if accepted else "black")
+            axis.text(
+                column,
+                row,
+                f"{distances[row, column]:.2f}",
+                ha="center",
+                va="center",
+                fontsize=8,
+                color="white" if accepted else "black",
+            )
         if true_columns is not None:
-            axis.add_patch(plt.Rectangle((true_columns[row] - 0.5, row - 0.5), 1, 1, fill=False, lw=2.5,
-                                         color="red"))
+            axis.add_patch(plt.Rectangle((true_columns[row] - 0.5, row - 0.5), 1, 1, fill=False, lw=2.5, color="red"))
     axis.set_xticks(range(len(column_labels)), column_labels, rotation=45)
     axis.set_yticks(range(len(row_labels)), row_labels)
     figure.colorbar(image, label="distance")
@@ -371,12 +407,17 @@ def plot_training_curves(histories: dict, margin: float, path=None):
         loss_axis.plot(epochs, history.loss, color=colour, label=name)
         violation_axis.plot(epochs, history.violation_fraction, color=colour, label=f"{name}: training batches")
         if len(history.monitor_violation_fraction):
-            violation_axis.plot(epochs, history.monitor_violation_fraction, color=colour, ls="--",
-                                label=f"{name}: held-out people")
+            violation_axis.plot(
+                epochs, history.monitor_violation_fraction, color=colour, ls="--", label=f"{name}: held-out people"
+            )
     loss_axis.axhline(margin, color="k", lw=0.8, ls=":", label="loss = margin")
     loss_axis.set(xlabel="epoch", ylabel="training loss (each strategy's own)", title="Loss")
-    violation_axis.set(xlabel="epoch", ylabel="fraction of valid triplets violating the margin",
-                       title="Triplets still violating the margin", ylim=(0, 1.02))
+    violation_axis.set(
+        xlabel="epoch",
+        ylabel="fraction of valid triplets violating the margin",
+        title="Triplets still violating the margin",
+        ylim=(0, 1.02),
+    )
     loss_axis.legend()
     violation_axis.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.02, 1.0))
     return _finish(figure, path)
@@ -406,16 +447,331 @@ def plot_recognition_at_scale(scale: Sequence[dict], threshold: float, path=None
         raise UsageError("plot_recognition_at_scale needs at least one size")
     sizes = [row["K"] for row in scale]
     figure, (time_axis, rate_axis) = plt.subplots(1, 2, figsize=(11, 4.2))
-    for key, label in (("loop_ms", "course dictionary loop"), ("exact_ms", "vectorised exact search"),
-                       ("index_ms", "FAISS IVF-PQ + exact re-ranking")):
+    for key, label in (
+        ("loop_ms", "course dictionary loop"),
+        ("exact_ms", "vectorised exact search"),
+        ("index_ms", "FAISS IVF-PQ + exact re-ranking"),
+    ):
         time_axis.plot(sizes, [row[key] for row in scale], "o-", lw=2, label=label)
-    time_axis.set(xscale="log", yscale="log", xlabel="enrolled faces K", ylabel="time per probe (ms, log)",
-                  title="1:K search time")
+    time_axis.set(
+        xscale="log",
+        yscale="log",
+        xlabel="enrolled faces K",
+        ylabel="time per probe (ms, log)",
+        title="1:K search time",
+    )
     for key, label in (("identified", "genuine probes identified"), ("strangers_rejected", "strangers rejected")):
         rate_axis.plot(sizes, [100 * row[key] for row in scale], "o-", lw=2, label=label)
-    rate_axis.set(xscale="log", ylim=(0, 100), xlabel="enrolled faces K", ylabel="%",
-                  title=f"identification at the threshold {threshold}")
+    rate_axis.set(
+        xscale="log",
+        ylim=(0, 100),
+        xlabel="enrolled faces K",
+        ylabel="%",
+        title=f"identification at the threshold {threshold}",
+    )
     for axis in (time_axis, rate_axis):
         axis.legend(fontsize=8)
         axis.grid(True, which="both", alpha=0.3)
+    return _finish(figure, path)
+
+
+def plot_stranger_matched(
+    false_accept_rates: Sequence[float], gallery_sizes: Sequence[int] = (1, 10, 100, 1_000, 10_000), path=None
+):
+    """How a per-comparison false accept rate grows in a 1:K search: a table and its curves.
+
+    A stranger compared with the K people of a database is matched to someone when at least one
+    of the K comparisons accepts: probability ``1 - (1 - e) ** K`` for a per-comparison false accept
+    rate ``e``. The function prints that probability for every ``e`` and every size of
+    ``gallery_sizes`` (a table, one row per ``e``), and draws it against K from 1 to the largest size
+    (log axis).
+
+    Args:
+        false_accept_rates: per-comparison false accept rates ``e`` (each in [0, 1]).
+        gallery_sizes: the sizes K of the table's columns (at least one, each >= 1).
+        path: if given, the figure is also saved there (PNG).
+
+    Returns:
+        The matplotlib ``Figure``, one line per rate on ``axes[0]``.
+
+    Raises:
+        UsageError: no rate, a rate outside [0, 1], or no size or a size below 1.
+
+    Example:
+        >>> figure = plot_stranger_matched([1e-3], gallery_sizes=[1, 1000])   # doctest: +NORMALIZE_WHITESPACE
+        per-comparison FAR e  K = 1   K = 1000
+        --------------------  ------  --------
+        0.001                 0.0010  0.6323
+        >>> figure.axes[0].lines[0].get_label()
+        'e = 0.001'
+        >>> from utils.plotting import close
+        >>> close(figure)
+    """
+    import matplotlib.pyplot as plt  # deferred: matplotlib is slow to import
+
+    rates = np.asarray(false_accept_rates, dtype=np.float64).ravel()
+    sizes = [int(size) for size in gallery_sizes]
+    if rates.size == 0 or np.any((rates < 0) | (rates > 1)):
+        raise UsageError(f"plot_stranger_matched needs false accept rates in [0, 1]; got {list(false_accept_rates)}")
+    if not sizes or min(sizes) < 1:
+        raise UsageError(f"plot_stranger_matched needs gallery sizes of at least 1; got {list(gallery_sizes)}")
+    print_table(
+        ["per-comparison FAR e"] + [f"K = {size}" for size in sizes],
+        [[f"{rate:g}"] + [f"{1.0 - (1.0 - rate) ** size:.4f}" for size in sizes] for rate in rates],
+    )
+    every_size = np.unique(np.logspace(0, np.log10(max(sizes)), 200).astype(int))
+    figure, axis = plt.subplots(figsize=(7, 4))
+    for rate in rates:
+        axis.plot(every_size, 1.0 - (1.0 - rate) ** every_size, lw=2, label=f"e = {rate:g}")
+    axis.set(
+        xscale="log",
+        ylim=(0, 1),
+        xlabel="people in the database K",
+        ylabel="P(stranger matched to someone)",
+        title="1:K recognition multiplies the false accepts",
+    )
+    axis.grid(True, which="both", alpha=0.3)
+    axis.legend()
+    return _finish(figure, path)
+
+
+def show_identifications(
+    images: Sequence, identities: Sequence[str], answers: Sequence[tuple[float, str]], ncols: int = 6, path=None
+):
+    """The answers of a 1:K search for some probe images: a table, a count and the images with them.
+
+    Prints one row per probe (image name, true person, answer, distance, right?) and the number of
+    right answers, then shows the images titled with their answer and distance.
+
+    Args:
+        images: the probe images (paths, or arrays with ``identities`` naming them).
+        identities: each probe's true person (the answer that would be right).
+        answers: each probe's ``(distance, identity)``, as ``who_is_it`` returns it.
+        ncols: columns of the image grid.
+        path: if given, the figure is also saved there (PNG).
+
+    Returns:
+        The matplotlib ``Figure`` of the images.
+
+    Raises:
+        UsageError: the three sequences differ in length, or are empty.
+
+    Example:
+        >>> faces = [np.zeros((8, 8, 3), np.uint8), np.full((8, 8, 3), 200, np.uint8)]
+        >>> figure = show_identifications(faces, ["ann", "bob"], [(0.31, "ann"), (0.72, "not recognized")])
+        ... # doctest: +NORMALIZE_WHITESPACE
+        image  true person  answer          distance  right?
+        -----  -----------  --------------  --------  ------
+        1      ann          ann             0.310     yes
+        2      bob          not recognized  0.720     NO
+        <BLANKLINE>
+        1 of 2 images identified correctly
+        >>> figure.axes[1].get_title()
+        'bob\\n-> not recognized, d = 0.720'
+        >>> from utils.plotting import close
+        >>> close(figure)
+    """
+    if not (len(images) == len(identities) == len(answers)) or len(images) == 0:
+        raise UsageError(
+            f"show_identifications needs as many identities and answers as images (at least one); got "
+            f"{len(images)} images, {len(identities)} identities, {len(answers)} answers"
+        )
+    names = [
+        Path(image).name if isinstance(image, (str, Path)) else str(number)
+        for number, image in enumerate(images, start=1)
+    ]
+    rows = [
+        [name, identity, answer, f"{float(distance):.3f}", "yes" if answer == identity else "NO"]
+        for name, identity, (distance, answer) in zip(names, identities, answers)
+    ]
+    print_table(["image", "true person", "answer", "distance", "right?"], rows)
+    right = sum(row[-1] == "yes" for row in rows)
+    print(f"\n{right} of {len(rows)} images identified correctly")
+    titles = [
+        f"{identity}\n-> {answer}, d = {float(distance):.3f}"
+        for identity, (distance, answer) in zip(identities, answers)
+    ]
+    return show_grid(list(images), titles, ncols=min(ncols, len(images)), cell_size=2.2, path=path)
+
+
+def print_training_table(histories: dict) -> None:
+    """Print one row per triplet-training run: its time, and its first and last loss and violation fractions.
+
+    Args:
+        histories: ``{name: TrainingHistory}`` (:func:`utils.faces.training.train_triplet_model`'s
+            results: ``seconds``, and per epoch ``loss``, ``violation_fraction`` and
+            ``monitor_violation_fraction``, the last one possibly empty).
+
+    Raises:
+        UsageError: no history, or a history without epochs.
+
+    Example:
+        >>> from types import SimpleNamespace
+        >>> run = SimpleNamespace(seconds=12.34, loss=[0.2, 0.05], violation_fraction=[1.0, 0.25],
+        ...                       monitor_violation_fraction=[1.0, 0.4])
+        >>> print_training_table({"semi_hard": run})   # doctest: +NORMALIZE_WHITESPACE
+        strategy   seconds  loss first -> last  violating (train)  violating (held-out)
+        ---------  -------  ------------------  -----------------  --------------------
+        semi_hard  12.3     0.2000 -> 0.0500    1.000 -> 0.250     1.000 -> 0.400
+    """
+    if not histories or any(len(history.loss) == 0 for history in histories.values()):
+        raise UsageError("print_training_table needs at least one history with at least one epoch")
+
+    def first_last(values, digits):
+        return f"{values[0]:.{digits}f} -> {values[-1]:.{digits}f}" if len(values) else "-"
+
+    print_table(
+        ["strategy", "seconds", "loss first -> last", "violating (train)", "violating (held-out)"],
+        [
+            [
+                name,
+                f"{history.seconds:.1f}",
+                first_last(history.loss, 4),
+                first_last(history.violation_fraction, 3),
+                first_last(history.monitor_violation_fraction, 3),
+            ]
+            for name, history in histories.items()
+        ],
+    )
+
+
+def show_verification_results(results: dict, title: str | None = None, path=None):
+    """Print a table of verification results and draw their accuracies as bars (± one standard deviation).
+
+    Args:
+        results: ``{method: result}`` with ``accuracy``, ``accuracy_std`` (over the folds), ``auc``
+            and ``eer`` -- e.g. :class:`utils.faces.lfw.EvaluationResult` from
+            :func:`utils.faces.metrics.evaluate_distances`.
+        title: the chart's title (optional).
+        path: if given, the figure is also saved there (PNG).
+
+    Returns:
+        The matplotlib ``Figure`` (horizontal bars, chance at 50 % marked).
+
+    Raises:
+        UsageError: no result.
+
+    Example:
+        >>> from types import SimpleNamespace
+        >>> good = SimpleNamespace(accuracy=0.988, accuracy_std=0.012, auc=0.9995, eer=0.011)
+        >>> figure = show_verification_results({"pretrained": good})   # doctest: +NORMALIZE_WHITESPACE
+        method      accuracy       AUC    EER
+        ----------  -------------  -----  -----
+        pretrained  98.8 % +- 1.2  1.000  1.1 %
+        >>> len(figure.axes[0].patches)
+        1
+        >>> from utils.plotting import close
+        >>> close(figure)
+    """
+    if not results:
+        raise UsageError("show_verification_results needs at least one result")
+    print_table(
+        ["method", "accuracy", "AUC", "EER"],
+        [
+            [
+                name,
+                f"{100 * result.accuracy:.1f} % +- {100 * result.accuracy_std:.1f}",
+                f"{result.auc:.3f}",
+                f"{100 * result.eer:.1f} %",
+            ]
+            for name, result in results.items()
+        ],
+    )
+    return plot_bars(
+        list(results),
+        [100 * result.accuracy for result in results.values()],
+        errors=[100 * result.accuracy_std for result in results.values()],
+        reference=(50.0, "chance"),
+        horizontal=True,
+        ylabel="held-out accuracy (%), +- one std over the folds",
+        title=title,
+        path=path,
+    )
+
+
+def show_pair_verifiers(scores: dict, path=None):
+    """Compare pair verifiers scored on several splits: a table, their test errors and their pooled ROC.
+
+    Each method gives, per split, the "distance" of every test pair (smaller = more alike; a
+    classifier's probability ``p`` of "same" is passed as ``1 - p``), whether the pair is the same
+    person, and the threshold it decides with (``distance < threshold``: same). The function prints,
+    per method, the accuracy on each split, their mean, and the AUC and EER of the splits pooled;
+    then draws the mean test errors as bars and the pooled ROC curves near their top-left corner (one
+    curve for methods that share their distances and differ only in the threshold).
+
+    Args:
+        scores: ``{method: {split: (distances, same, threshold)}}``, every method on the same splits.
+        path: if given, the figure is also saved there (PNG).
+
+    Returns:
+        The matplotlib ``Figure``: the error bars on ``axes[0]``, the ROC curves on ``axes[1]``.
+
+    Raises:
+        UsageError: no method, or methods scored on different splits.
+
+    Example:
+        >>> scores = {"distance": {"1 -> 2": ([0.2, 0.4, 0.7, 0.9], [True, True, False, False], 0.5)},
+        ...           "head": {"1 -> 2": ([0.3, 0.8, 0.6, 0.9], [True, True, False, False], 0.5)}}
+        >>> figure = show_pair_verifiers(scores)   # doctest: +NORMALIZE_WHITESPACE
+        method    1 -> 2    mean accuracy  AUC (pooled)  EER (pooled)
+        --------  --------  -------------  ------------  ------------
+        distance  100.00 %  100.00 %       1.0000        0.00 %
+        head      75.00 %   75.00 %        0.7500        50.00 %
+        >>> [line.get_label() for line in figure.axes[1].lines]
+        ['distance (AUC 1.000)', 'head (AUC 0.750)']
+        >>> from utils.plotting import close
+        >>> close(figure)
+    """
+    import matplotlib.pyplot as plt  # deferred: matplotlib is slow to import
+
+    if not scores or len({tuple(by_split) for by_split in scores.values()}) != 1:
+        raise UsageError("show_pair_verifiers needs at least one method, every method scored on the same splits")
+    splits = list(next(iter(scores.values())))
+    rows, mean_accuracy, pooled = [], {}, {}
+    for name, by_split in scores.items():
+        accuracies = [accuracy_at(distances, same, threshold) for distances, same, threshold in by_split.values()]
+        distances, same = validate_pairs(
+            np.concatenate([np.asarray(value[0], np.float64) for value in by_split.values()]),
+            np.concatenate([np.asarray(value[1], bool) for value in by_split.values()]),
+        )
+        pooled[name], mean_accuracy[name] = (distances, same), float(np.mean(accuracies))
+        rows.append(
+            [name]
+            + [f"{100 * accuracy:.2f} %" for accuracy in accuracies]
+            + [
+                f"{100 * mean_accuracy[name]:.2f} %",
+                f"{auc(distances, same):.4f}",
+                f"{100 * equal_error_rate(distances, same)[0]:.2f} %",
+            ]
+        )
+    print_table(["method", *splits, "mean accuracy", "AUC (pooled)", "EER (pooled)"], rows)
+    figure, (error_axis, roc_axis) = plt.subplots(1, 2, figsize=(12, 4.2))
+    names = list(scores)
+    errors = [100 * (1 - mean_accuracy[name]) for name in names]
+    error_axis.barh(range(len(names)), errors, color=[f"C{index % 10}" for index in range(len(names))])
+    for index, value in enumerate(errors):
+        error_axis.text(value, index, f" {value:.2f} %", va="center", fontsize=8)
+    error_axis.set(
+        yticks=range(len(names)),
+        yticklabels=names,
+        xlabel="test error, mean over the splits (%)",
+        title="errors on pairs of unseen people (shorter is better)",
+    )
+    error_axis.invert_yaxis()
+    drawn = []
+    for name, (distances, same) in pooled.items():
+        if any(np.array_equal(distances, earlier) for earlier in drawn):
+            continue  # the same distances at another threshold: the same curve
+        drawn.append(distances)
+        far, tar, _ = roc_curve(distances, same)
+        roc_axis.plot(far, tar, lw=2, label=f"{name} (AUC {auc(distances, same):.3f})")
+    roc_axis.set(
+        xlim=(0, 0.1),
+        ylim=(0.9, 1.0),
+        xlabel="false accept rate",
+        ylabel="true accept rate",
+        title="ROC of the pooled splits, top-left corner",
+    )
+    roc_axis.legend(loc="lower right", fontsize=8)
+    roc_axis.grid(True, alpha=0.3)
     return _finish(figure, path)

@@ -45,7 +45,7 @@ from __future__ import annotations
 import dataclasses
 import math
 import time
-from typing import Iterator, Sequence
+from collections.abc import Iterator, Sequence
 
 import keras
 import numpy as np
@@ -62,6 +62,7 @@ MINING_STRATEGIES = ("random", "batch_hard", "semi_hard")
 # ============================================================================================
 # PK batch sampler
 # ============================================================================================
+
 
 class PKSampler:
     """Draws batches of ``P`` identities x ``K`` images each (indices into a labelled data set).
@@ -92,11 +93,13 @@ class PKSampler:
         if labels.ndim != 1 or len(labels) == 0:
             raise TrainingError(f"labels must be a non-empty 1-D array; got shape {labels.shape}")
         if int(identities_per_batch) < 2:
-            raise TrainingError(f"identities_per_batch (P) must be >= 2 so that negatives exist; "
-                                f"got {identities_per_batch}")
+            raise TrainingError(
+                f"identities_per_batch (P) must be >= 2 so that negatives exist; got {identities_per_batch}"
+            )
         if int(images_per_identity) < 2:
-            raise TrainingError(f"images_per_identity (K) must be >= 2 so that positives exist; "
-                                f"got {images_per_identity}")
+            raise TrainingError(
+                f"images_per_identity (K) must be >= 2 so that positives exist; got {images_per_identity}"
+            )
         self.labels = labels
         self.identities_per_batch = int(identities_per_batch)
         self.images_per_identity = int(images_per_identity)
@@ -110,7 +113,8 @@ class PKSampler:
             raise TrainingError(
                 f"a PK batch needs P={self.identities_per_batch} identities with at least 2 images each, "
                 f"but the labels hold only {len(self.identities)} such identities "
-                f"({len(groups)} identities in all)")
+                f"({len(groups)} identities in all)"
+            )
         self._queue: list = []
 
     @property
@@ -152,6 +156,7 @@ class PKSampler:
 # Data preparation and the encoder
 # ============================================================================================
 
+
 def prepare_chips(chips, size: int = 64, grayscale: bool = False) -> np.ndarray:
     """Aligned uint8 face chips ``(n, H, W, 3)`` -> float32 ``(n, size, size, C)`` in [0, 1].
 
@@ -172,8 +177,12 @@ def prepare_chips(chips, size: int = 64, grayscale: bool = False) -> np.ndarray:
     return np.clip(images.numpy(), 0.0, 1.0).astype(np.float32)
 
 
-def build_convnet_encoder(input_shape: Sequence[int] = (48, 48, 3), embedding_dim: int = 64,
-                          filters: Sequence[int] = (16, 32, 64), name: str = "small_face_encoder"):
+def build_convnet_encoder(
+    input_shape: Sequence[int] = (48, 48, 3),
+    embedding_dim: int = 64,
+    filters: Sequence[int] = (16, 32, 64),
+    name: str = "small_face_encoder",
+):
     """A small ConvNet that maps a face image to an L2-normalised embedding.
 
     Each block is Conv2D 3x3 -> GroupNormalization (groups of up to 8 channels) -> ReLU ->
@@ -242,8 +251,8 @@ def augment_images(images, max_shift: int = 4):
     if max_shift > 0:
         padded = tf.pad(images, [[0, 0], [max_shift, max_shift], [max_shift, max_shift], [0, 0]], mode="SYMMETRIC")
         offsets = tf.random.uniform([shape[0], 2], 0, 2 * max_shift + 1, dtype=tf.int32)
-        rows = offsets[:, 0:1] + tf.range(shape[1])[None, :]          # (m, H)
-        cols = offsets[:, 1:2] + tf.range(shape[2])[None, :]          # (m, W)
+        rows = offsets[:, 0:1] + tf.range(shape[1])[None, :]  # (m, H)
+        cols = offsets[:, 1:2] + tf.range(shape[2])[None, :]  # (m, W)
         images = tf.gather(padded, rows, axis=1, batch_dims=1)
         images = tf.gather(images, cols, axis=2, batch_dims=1)
     return images
@@ -252,6 +261,7 @@ def augment_images(images, max_shift: int = 4):
 # ============================================================================================
 # Mining strategies
 # ============================================================================================
+
 
 def random_triplet_loss(labels, embeddings, margin: float = 0.2):
     """Explicit random triplets from a PK batch, scored with the course's ``triplet_loss``.
@@ -302,6 +312,7 @@ def strategy_loss(strategy: str):
 # Training loop
 # ============================================================================================
 
+
 @dataclasses.dataclass
 class TrainingHistory:
     """What :func:`train_triplet_model` records, one value per epoch.
@@ -332,8 +343,9 @@ def _check_data(inputs, labels) -> tuple[np.ndarray, np.ndarray]:
     if labels.ndim != 1:
         raise TrainingError(f"labels must have shape (n,); got {labels.shape}")
     if len(inputs) != len(labels):
-        raise TrainingError(f"inputs and labels must have the same length; got shapes {inputs.shape} and "
-                            f"{labels.shape}")
+        raise TrainingError(
+            f"inputs and labels must have the same length; got shapes {inputs.shape} and {labels.shape}"
+        )
     return inputs, labels
 
 
@@ -342,8 +354,9 @@ def _integer_labels(labels: np.ndarray) -> np.ndarray:
     return codes.astype(np.int32)
 
 
-def monitor_batches(inputs, labels, count: int = 4, identities_per_batch: int = 8,
-                    images_per_identity: int = 4, seed: int = 123) -> list[tuple[np.ndarray, np.ndarray]]:
+def monitor_batches(
+    inputs, labels, count: int = 4, identities_per_batch: int = 8, images_per_identity: int = 4, seed: int = 123
+) -> list[tuple[np.ndarray, np.ndarray]]:
     """Fixed PK batches ``(inputs, labels)`` to measure the violation fraction on after each epoch."""
     inputs, labels = _check_data(inputs, labels)
     codes = _integer_labels(labels)
@@ -353,16 +366,30 @@ def monitor_batches(inputs, labels, count: int = 4, identities_per_batch: int = 
 
 def violation_fraction(model, batches: Sequence[tuple[np.ndarray, np.ndarray]], margin: float = 0.2) -> float:
     """Mean fraction of violating triplets of ``model`` over fixed batches (inference mode)."""
-    fractions = [float(losses.triplet_violation_fraction(batch_labels, model(batch_inputs, training=False), margin))
-                 for batch_inputs, batch_labels in batches]
+    fractions = [
+        float(losses.triplet_violation_fraction(batch_labels, model(batch_inputs, training=False), margin))
+        for batch_inputs, batch_labels in batches
+    ]
     return float(np.mean(fractions)) if fractions else float("nan")
 
 
-def train_triplet_model(model, inputs, labels, strategy: str = "semi_hard", epochs: int = 10,
-                        steps_per_epoch: int | None = None, identities_per_batch: int = 8,
-                        images_per_identity: int = 4, margin: float = 0.2, learning_rate: float = 1e-3,
-                        augment: bool = False, max_shift: int = 4, monitor=None, seed: int = 0,
-                        progress: bool = True) -> TrainingHistory:
+def train_triplet_model(
+    model,
+    inputs,
+    labels,
+    strategy: str = "semi_hard",
+    epochs: int = 10,
+    steps_per_epoch: int | None = None,
+    identities_per_batch: int = 8,
+    images_per_identity: int = 4,
+    margin: float = 0.2,
+    learning_rate: float = 1e-3,
+    augment: bool = False,
+    max_shift: int = 4,
+    monitor=None,
+    seed: int = 0,
+    progress: bool = True,
+) -> TrainingHistory:
     """Train ``model`` (inputs -> L2-normalised embeddings) with a triplet loss on PK batches.
 
     Args:
@@ -417,9 +444,8 @@ def train_triplet_model(model, inputs, labels, strategy: str = "semi_hard", epoc
 
     history = TrainingHistory(strategy=strategy, margin=margin)
     started = time.perf_counter()
-    bar = tqdm(total=int(epochs) * int(steps_per_epoch), desc=f"{strategy} triplets", unit="step",
-               disable=not progress)
-    for epoch in range(int(epochs)):
+    bar = tqdm(total=int(epochs) * int(steps_per_epoch), desc=f"{strategy} triplets", unit="step", disable=not progress)
+    for _epoch in range(int(epochs)):
         epoch_losses, epoch_violations = [], []
         for indices in sampler.batches(steps_per_epoch):
             loss, violation = train_step(tf.constant(indices, tf.int32), tf.constant(codes[indices]))
@@ -441,16 +467,29 @@ def train_triplet_model(model, inputs, labels, strategy: str = "semi_hard", epoc
 def embed(model, inputs, batch_size: int = 256) -> np.ndarray:
     """Embeddings of ``inputs`` in inference mode, float32 ``(n, d)``."""
     inputs = np.asarray(inputs, dtype=np.float32)
-    parts = [np.asarray(model(inputs[start:start + batch_size], training=False))
-             for start in range(0, len(inputs), batch_size)]
+    parts = [
+        np.asarray(model(inputs[start : start + batch_size], training=False))
+        for start in range(0, len(inputs), batch_size)
+    ]
     return np.concatenate(parts) if parts else np.zeros((0, model.output_shape[-1]), np.float32)
 
 
-def fine_tune_projection_head(encodings, labels, output_dim: int = 64, strategy: str = "semi_hard",
-                              epochs: int = 20, margin: float = 0.2, learning_rate: float = 1e-3,
-                              identities_per_batch: int = 16, images_per_identity: int = 4,
-                              steps_per_epoch: int | None = None, monitor_encodings=None,
-                              monitor_labels=None, seed: int = 0, progress: bool = True):
+def fine_tune_projection_head(
+    encodings,
+    labels,
+    output_dim: int = 64,
+    strategy: str = "semi_hard",
+    epochs: int = 20,
+    margin: float = 0.2,
+    learning_rate: float = 1e-3,
+    identities_per_batch: int = 16,
+    images_per_identity: int = 4,
+    steps_per_epoch: int | None = None,
+    monitor_encodings=None,
+    monitor_labels=None,
+    seed: int = 0,
+    progress: bool = True,
+):
     """Learn a Dense + L2-normalisation head on frozen encodings with a triplet loss.
 
     The pretrained encoder is not touched (its encodings are computed once, outside); only the
@@ -475,12 +514,27 @@ def fine_tune_projection_head(encodings, labels, output_dim: int = 64, strategy:
     head = build_projection_head(encodings.shape[1], output_dim)
     monitor = None
     if monitor_encodings is not None:
-        monitor = monitor_batches(monitor_encodings, monitor_labels, identities_per_batch=identities_per_batch,
-                                  images_per_identity=images_per_identity)
-    history = train_triplet_model(head, encodings, labels, strategy=strategy, epochs=epochs,
-                                  steps_per_epoch=steps_per_epoch, identities_per_batch=identities_per_batch,
-                                  images_per_identity=images_per_identity, margin=margin,
-                                  learning_rate=learning_rate, monitor=monitor, seed=seed, progress=progress)
+        monitor = monitor_batches(
+            monitor_encodings,
+            monitor_labels,
+            identities_per_batch=identities_per_batch,
+            images_per_identity=images_per_identity,
+        )
+    history = train_triplet_model(
+        head,
+        encodings,
+        labels,
+        strategy=strategy,
+        epochs=epochs,
+        steps_per_epoch=steps_per_epoch,
+        identities_per_batch=identities_per_batch,
+        images_per_identity=images_per_identity,
+        margin=margin,
+        learning_rate=learning_rate,
+        monitor=monitor,
+        seed=seed,
+        progress=progress,
+    )
     return head, history
 
 
@@ -489,7 +543,9 @@ def pair_distances(embeddings_a, embeddings_b) -> np.ndarray:
     embeddings_a = np.asarray(embeddings_a, dtype=np.float64)
     embeddings_b = np.asarray(embeddings_b, dtype=np.float64)
     if embeddings_a.shape != embeddings_b.shape:
-        raise TrainingError(f"pair_distances needs two arrays of the same shape; got {embeddings_a.shape} "
-                            f"and {embeddings_b.shape}")
-    return np.linalg.norm(embeddings_a.reshape(len(embeddings_a), -1) - embeddings_b.reshape(len(embeddings_b), -1),
-                          axis=1)
+        raise TrainingError(
+            f"pair_distances needs two arrays of the same shape; got {embeddings_a.shape} and {embeddings_b.shape}"
+        )
+    return np.linalg.norm(
+        embeddings_a.reshape(len(embeddings_a), -1) - embeddings_b.reshape(len(embeddings_b), -1), axis=1
+    )

@@ -11,6 +11,10 @@ Modules, bottom up:
   dtype chosen per machine) and :class:`NSTResult`;
 * :mod:`utils.nst.plots` — the notebook's figures: Gram matrices as heatmaps, two co-occurring
   channel maps, cost curves, step times;
+* :mod:`utils.nst.cache` — small results of the lecture's knobs computed once and stored under
+  ``outputs/nst/explorer/`` (keyed by the settings and the images' hashes);
+* :mod:`utils.nst.widgets` — notebook 04's controls (:class:`~utils.nst.widgets.KnobExplorer`,
+  :class:`~utils.nst.widgets.StylisePhoto`; imported by module path, they import ipywidgets);
 * :mod:`utils.nst.cli` — ``python -m utils.nst`` (see :func:`utils.nst.cli.main`).
 
 Importing this package does not import TensorFlow; building an extractor or an engine does.
@@ -34,6 +38,16 @@ from utils.nst.vgg import build_extractor, choose_weights, file_layers, layers_u
 # imported from its module (``from utils.nst.settings import INITS``), the figures too
 # (``from utils.nst.plots import show_gram_matrices``).
 __all__ = [
-    "StyleTransfer", "NSTResult", "NSTSettings", "PRESETS", "DEFAULT_PRESET", "get_preset", "prepare_style_image",
-    "build_extractor", "choose_weights", "file_layers", "layers_up_to", "MissingWeightsError",
+    "StyleTransfer",
+    "NSTResult",
+    "NSTSettings",
+    "PRESETS",
+    "DEFAULT_PRESET",
+    "get_preset",
+    "prepare_style_image",
+    "build_extractor",
+    "choose_weights",
+    "file_layers",
+    "layers_up_to",
+    "MissingWeightsError",
 ]

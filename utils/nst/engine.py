@@ -60,8 +60,8 @@ import dataclasses
 import json
 import math
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 import numpy as np
 from tqdm.auto import tqdm
@@ -97,6 +97,7 @@ def _read(variable):
 # Result
 # --------------------------------------------------------------------------------------------
 
+
 @dataclasses.dataclass
 class NSTResult:
     """Outcome of :meth:`StyleTransfer.run`.
@@ -120,6 +121,8 @@ class NSTResult:
             (``start_total``) and at its end (``end_total``), each at that stage's size.
         precision: the compute dtype chosen, what was asked for and why
             (:meth:`utils.config.PrecisionChoice.to_dict`).
+        stopped: True when the run's ``callback`` stopped it early; ``image`` is then the best
+            image of the stage in progress (see :meth:`StyleTransfer.run`).
     """
 
     image: np.ndarray
@@ -135,6 +138,7 @@ class NSTResult:
     total_seconds: float = 0.0
     stages: list = dataclasses.field(default_factory=list)
     precision: dict = dataclasses.field(default_factory=dict)
+    stopped: bool = False
 
     def to_dict(self) -> dict:
         """JSON-ready summary (no pixels)."""
@@ -154,6 +158,7 @@ class NSTResult:
             "settings": self.settings,
             "stages": self.stages,
             "precision": self.precision,
+            "stopped": self.stopped,
             "history": self.history,
         }
 
@@ -169,8 +174,11 @@ class NSTResult:
         """Plot the loss curves (log scale) against steps; return the Figure (see
         :func:`utils.plotting.plot_loss_history`)."""
         return plotting.plot_loss_history(
-            self.history, title=f"NST losses ({self.optimizer}, {self.provenance.get('weights_kind')} weights)",
-            xlabel="step (value+gradient evaluations)", path=path)
+            self.history,
+            title=f"NST losses ({self.optimizer}, {self.provenance.get('weights_kind')} weights)",
+            xlabel="step (value+gradient evaluations)",
+            path=path,
+        )
 
     def grid(self, path=None, ncols: int | None = None):
         """Show the snapshots and the final image in a grid; return the Figure (see
@@ -182,15 +190,16 @@ class NSTResult:
 # Engine
 # --------------------------------------------------------------------------------------------
 
+
 @dataclasses.dataclass
 class _Scale:
     """The images and fixed targets of one image size of the schedule."""
 
     height: int
     width: int
-    content_input: object      # tf constant (1, h, w, 3) in [0, 1] (luminance when preserving colours)
-    content_target: object     # activations of the content layer
-    style_targets: list        # per style image: activations of each style layer
+    content_input: object  # tf constant (1, h, w, 3) in [0, 1] (luminance when preserving colours)
+    content_target: object  # activations of the content layer
+    style_targets: list  # per style image: activations of each style layer
 
 
 def _finite_or_raise(values: dict, step: int, height: int, width: int) -> float:
@@ -199,9 +208,11 @@ def _finite_or_raise(values: dict, step: int, height: int, width: int) -> float:
     bad = {key: value for key, value in numbers.items() if not math.isfinite(value)}
     if bad:
         described = ", ".join(f"{key} = {value}" for key, value in bad.items())
-        raise NSTError(f"the optimisation stopped at step {step} ({height}x{width} px): {described}. The "
-                       "weights (alpha, beta, tv-weight, style weights) may be too large for float32, the "
-                       "learning rate too large, or a cost function may divide by zero; nothing was written")
+        raise NSTError(
+            f"the optimisation stopped at step {step} ({height}x{width} px): {described}. The "
+            "weights (alpha, beta, tv-weight, style weights) may be too large for float32, the "
+            "learning rate too large, or a cost function may divide by zero; nothing was written"
+        )
     return numbers["total"]
 
 
@@ -240,9 +251,17 @@ class StyleTransfer:
         [(96, 128, 30), (192, 256, 270)]
     """
 
-    def __init__(self, content, styles, settings: NSTSettings | None = None, *,
-                 content_cost_fn: Callable | None = None, style_cost_fn: Callable | None = None,
-                 total_cost_fn: Callable | None = None, **overrides):
+    def __init__(
+        self,
+        content,
+        styles,
+        settings: NSTSettings | None = None,
+        *,
+        content_cost_fn: Callable | None = None,
+        style_cost_fn: Callable | None = None,
+        total_cost_fn: Callable | None = None,
+        **overrides,
+    ):
         # ---- settings (no heavy work) -------------------------------------------------------
         if settings is None:
             settings = NSTSettings.from_preset(overrides.pop("preset", None) or DEFAULT_PRESET, **overrides)
@@ -259,8 +278,10 @@ class StyleTransfer:
             raise NSTError("give at least one style image")
         style_weights = settings.style_weights or (1.0,) * len(style_sources)
         if len(style_weights) != len(style_sources):
-            raise NSTError(f"need one non-negative style weight per style image ({len(style_sources)}), "
-                           f"not all zero; got {list(style_weights)}")
+            raise NSTError(
+                f"need one non-negative style weight per style image ({len(style_sources)}), "
+                f"not all zero; got {list(style_weights)}"
+            )
         self.style_blend = [weight / sum(style_weights) for weight in style_weights]
         content_image = _load(content, "content image")
         style_images = [_load(source, f"style image {index + 1}") for index, source in enumerate(style_sources)]
@@ -271,22 +292,28 @@ class StyleTransfer:
         deepest = vgg.deepest_layer(self.layers)
         minimum = vgg.minimum_input_size(self.layers)
         if min(height, width) < minimum:
-            raise NSTError(f"the content image is {height}x{width} px after resizing, too small for layer "
-                           f"{deepest}: every side must be at least {minimum} px")
-        needed = vgg.estimate_activation_bytes(self.layers, height, width,
-                                               bytes_per_value=2 if settings.compute_dtype == "bfloat16" else 4)
+            raise NSTError(
+                f"the content image is {height}x{width} px after resizing, too small for layer "
+                f"{deepest}: every side must be at least {minimum} px"
+            )
+        needed = vgg.estimate_activation_bytes(
+            self.layers, height, width, bytes_per_value=2 if settings.compute_dtype == "bfloat16" else 4
+        )
         available = vgg.available_memory_bytes()
         if available is not None and needed > MEMORY_FRACTION * available:
-            raise NSTError(f"a {height}x{width} image through VGG19 up to {deepest} needs about "
-                           f"{needed / 2**30:.1f} GiB of activation memory, more than the "
-                           f"{MEMORY_FRACTION:.0%} of free memory this engine allows itself "
-                           f"({MEMORY_FRACTION * available / 2**30:.1f} of {available / 2**30:.1f} GiB free): "
-                           "use a smaller --size")
+            raise NSTError(
+                f"a {height}x{width} image through VGG19 up to {deepest} needs about "
+                f"{needed / 2**30:.1f} GiB of activation memory, more than the "
+                f"{MEMORY_FRACTION:.0%} of free memory this engine allows itself "
+                f"({MEMORY_FRACTION * available / 2**30:.1f} of {available / 2**30:.1f} GiB free): "
+                "use a smaller --size"
+            )
         if (height, width) != content_image.shape[:2]:
             content_image = image_io.resize(content_image, (height, width))
         self._style_originals = style_images
-        style_images = [images.prepare_style_image(image, height, width, settings.style_scale)
-                        for image in style_images]
+        style_images = [
+            images.prepare_style_image(image, height, width, settings.style_scale) for image in style_images
+        ]
         self.content_rgb = content_image
         self.style_rgbs = style_images
         self.height, self.width = height, width
@@ -300,9 +327,13 @@ class StyleTransfer:
         self.style_cost_fn = style_cost_fn or losses.style_cost
         self.total_cost_fn = total_cost_fn or losses.total_cost
         self._tv_fn = losses.total_variation_loss
-        self.extractor = vgg.build_extractor(self.layers, weights=settings.weights,
-                                             allow_random_weights=settings.allow_random_weights,
-                                             compute_dtype=settings.compute_dtype, seed=settings.seed)
+        self.extractor = vgg.build_extractor(
+            self.layers,
+            weights=settings.weights,
+            allow_random_weights=settings.allow_random_weights,
+            compute_dtype=settings.compute_dtype,
+            seed=settings.seed,
+        )
         self.precision = self.extractor.precision
         # the targets go through the same compiled graph as the losses: in bfloat16, eager and compiled
         # kernels round differently, and the content cost of the content image would not be 0
@@ -334,8 +365,10 @@ class StyleTransfer:
                 content_float, prepared = self._content_float, self.style_rgbs
             else:
                 content_float = _resize_area(self._content_float[None], key)[0]
-                prepared = [images.prepare_style_image(image, *key, self.settings.style_scale)
-                            for image in self._style_originals]
+                prepared = [
+                    images.prepare_style_image(image, *key, self.settings.style_scale)
+                    for image in self._style_originals
+                ]
             if self.settings.preserve_colors:
                 style_floats = [images.luminance_image(image, match_to=self.content_rgb) for image in prepared]
             else:
@@ -406,11 +439,16 @@ class StyleTransfer:
         generated_style = [outputs[name] for name in settings.style_layers]
         layer_weights = list(settings.style_layers.values())
         J_content = self.content_cost_fn(scale.content_target, outputs[settings.content_layer])
-        J_style = tf.add_n([blend * self.style_cost_fn(targets, generated_style, layer_weights)
-                            for blend, targets in zip(self.style_blend, scale.style_targets)])
+        J_style = tf.add_n(
+            [
+                blend * self.style_cost_fn(targets, generated_style, layer_weights)
+                for blend, targets in zip(self.style_blend, scale.style_targets)
+            ]
+        )
         J_tv = self._tv_fn(image) if settings.tv_weight else tf.constant(0.0)
-        total = self.total_cost_fn(J_content, J_style, alpha=settings.alpha, beta=settings.beta) \
-            + settings.tv_weight * J_tv
+        total = (
+            self.total_cost_fn(J_content, J_style, alpha=settings.alpha, beta=settings.beta) + settings.tv_weight * J_tv
+        )
         return {"content": J_content, "style": J_style, "tv": J_tv, "total": total}
 
     def _adam_step(self, variable, optimizer, scale: _Scale) -> Callable[[], dict]:
@@ -468,8 +506,9 @@ class StyleTransfer:
         if self._evaluate is None:
             import tensorflow as tf  # deferred: TensorFlow is slow to import
 
-            self._evaluate = tf.function(self.compute_losses, input_signature=[
-                tf.TensorSpec([1, self.height, self.width, 3], tf.float32)])
+            self._evaluate = tf.function(
+                self.compute_losses, input_signature=[tf.TensorSpec([1, self.height, self.width, 3], tf.float32)]
+            )
         return {key: float(value) for key, value in self._evaluate(_read(self.image)).items()}
 
     def _display(self, image) -> np.ndarray:
@@ -486,20 +525,37 @@ class StyleTransfer:
     def describe(self) -> dict:
         """Every setting of this engine, JSON-ready: the settings plus the image size, the style
         blend, the cost functions and the compute dtype in use (and why)."""
+
         def name_of(function):
             return getattr(function, "__qualname__", str(function))
 
-        return {**self.settings.to_dict(), "style_blend": self.style_blend, "height": self.height,
-                "width": self.width, "compute_dtype_used": self.precision.dtype,
-                "compute_dtype_reason": self.precision.reason,
-                "cost_functions": {"content": name_of(self.content_cost_fn), "style": name_of(self.style_cost_fn),
-                                   "total": name_of(self.total_cost_fn)}}
+        return {
+            **self.settings.to_dict(),
+            "style_blend": self.style_blend,
+            "height": self.height,
+            "width": self.width,
+            "compute_dtype_used": self.precision.dtype,
+            "compute_dtype_reason": self.precision.reason,
+            "cost_functions": {
+                "content": name_of(self.content_cost_fn),
+                "style": name_of(self.style_cost_fn),
+                "total": name_of(self.total_cost_fn),
+            },
+        }
 
     # ---- optimisation ------------------------------------------------------------------------
 
-    def run(self, steps: int, optimizer: str = "adam", snapshot_every: int | None = None,
-            snapshot_dir=None, progress: bool = True, target_total: float | None = None,
-            target_check: Callable | None = None) -> NSTResult:
+    def run(
+        self,
+        steps: int,
+        optimizer: str = "adam",
+        snapshot_every: int | None = None,
+        snapshot_dir=None,
+        progress: bool = True,
+        target_total: float | None = None,
+        target_check: Callable | None = None,
+        callback: Callable | None = None,
+    ) -> NSTResult:
         """Optimise the generated image for ``steps`` steps, coarse to fine when the settings say so.
 
         Args:
@@ -516,6 +572,14 @@ class StyleTransfer:
                 evaluation when the engine computes in bfloat16, whose losses differ by ~1 %). It
                 is called only once the engine's own total is within 5 % of the target, and the
                 time it takes is left out of the history's ``seconds``.
+            callback: ``f(entry, preview) -> bool`` called after every step with a copy of that
+                step's history entry and ``preview()``, which returns the step's image as uint8
+                at the output size (computed only when called). Returning True stops the run
+                there (a Stop button): the result then holds the **best image so far**, the one
+                with the lowest total loss in the stage in progress (losses at two sizes are not
+                comparable), upsampled to the output size when the run stopped in the coarse
+                stage, with ``stopped=True``. Adam's step reports the loss of the image *before*
+                its update, so the engine keeps that image beside it.
 
         Returns:
             An :class:`NSTResult`.
@@ -557,6 +621,8 @@ class StyleTransfer:
         snapshots: list = [(0, self.current_image())] if snapshot_every else []
         snapshot_dir = Path(snapshot_dir) if snapshot_dir else None
         stage_records: list = []
+        best: dict = {"total": math.inf, "image": None, "values": None}  # the stage's lowest total (callback runs)
+        stopped = [False]
         bar = tqdm(total=steps, desc=f"NST {optimizer}", disable=not progress, leave=False)
         clock = time.perf_counter()
         paused = [0.0]  # seconds spent in target_check, left out of the timings
@@ -573,21 +639,32 @@ class StyleTransfer:
             paused[0] += time.perf_counter() - started
             return verdict
 
+        stage_image = start_image  # each stage starts from the one before (the first, from start_image)
         try:
             for index, (height, width, stage_steps) in enumerate(stages):
                 last = index == len(stages) - 1
                 if index == 0:
-                    stage_start = start_image if (height, width) == (self.height, self.width) \
+                    stage_start = (
+                        start_image
+                        if (height, width) == (self.height, self.width)
                         else _resize_area(start_image, (height, width))
+                    )
                 else:
                     stage_start = _upsample(stage_image, (height, width), detail_source)
                 first = len(history)
 
-                def record(values: dict, image, height=height, width=width, last=last) -> bool:
+                best.update(total=math.inf, image=None, values=None)
+
+                def record(values: dict, image, height=height, width=width, last=last, evaluated=None) -> bool:
                     step = len(history) + 1
                     total = _finite_or_raise(values, step, height, width)
-                    entry = {"step": step, **{key: float(value) for key, value in values.items()},
-                             "seconds": time.perf_counter() - clock - paused[0], "height": height, "width": width}
+                    entry = {
+                        "step": step,
+                        **{key: float(value) for key, value in values.items()},
+                        "seconds": time.perf_counter() - clock - paused[0],
+                        "height": height,
+                        "width": width,
+                    }
                     history.append(entry)
                     bar.update(1)
                     bar.set_postfix(size=f"{width}x{height}", total=f"{total:.4g}", refresh=False)
@@ -595,24 +672,60 @@ class StyleTransfer:
                         snapshots.append((step, self._display(image)))
                         if snapshot_dir:
                             image_io.save_image(snapshot_dir / f"step_{step:04d}.png", snapshots[-1][1])
+                    if callback is not None:
+                        if total < best["total"]:  # the image these losses belong to (Adam: before its update)
+                            point = image if evaluated is None else evaluated
+                            best.update(
+                                total=total,
+                                values=values,
+                                image=np.array(point.numpy() if hasattr(point, "numpy") else point, dtype=np.float32),
+                            )
+                        if callback(dict(entry), lambda: self._display(image)):
+                            stopped[0] = True
+                            return True
                     return last and reached_target(total, image)
 
                 stage_clock, stage_paused = time.perf_counter(), paused[0]
                 if optimizer == "adam":
                     stage_image, end_values, reached = self._run_adam(
-                        self._scale_at(height, width), stage_start, stage_steps, record, len(stages) == 1)
+                        self._scale_at(height, width),
+                        stage_start,
+                        stage_steps,
+                        record,
+                        len(stages) == 1,
+                        keep_previous=callback is not None,
+                    )
                 else:
                     stage_image, end_values, reached = self._run_lbfgs(
-                        self._scale_at(height, width), stage_start, stage_steps, record,
-                        first_evaluation if index == 0 else None, steps_before=len(history))
-                stage_records.append(_stage_record(history[first:], height, width, stage_steps,
-                                                   time.perf_counter() - stage_clock - (paused[0] - stage_paused)))
+                        self._scale_at(height, width),
+                        stage_start,
+                        stage_steps,
+                        record,
+                        first_evaluation if index == 0 else None,
+                        steps_before=len(history),
+                    )
+                stage_records.append(
+                    _stage_record(
+                        history[first:],
+                        height,
+                        width,
+                        stage_steps,
+                        time.perf_counter() - stage_clock - (paused[0] - stage_paused),
+                    )
+                )
                 if reached:
                     break
             end = time.perf_counter() - paused[0]
+            if stopped[0]:  # the best image of the stage in progress, at the output size
+                stage_image = stage_image if best["image"] is None else best["image"]
+                end_values = best["values"]  # the best image's own losses (no new graph to compile)
+                if stage_image.shape[1:3] != (self.height, self.width):
+                    stage_image = _upsample(stage_image, (self.height, self.width), detail_source)
+                    end_values = None
             self.image.assign(stage_image)
-            final = self._losses_now() if end_values is None else {key: float(value)
-                                                                   for key, value in end_values.items()}
+            final = (
+                self._losses_now() if end_values is None else {key: float(value) for key, value in end_values.items()}
+            )
             _finite_or_raise(final, len(history), self.height, self.width)
         except BaseException:
             self.image.assign(start_image)  # a failed run leaves the image as it was
@@ -621,15 +734,36 @@ class StyleTransfer:
             bar.close()
         if snapshot_every and (not snapshots or snapshots[-1][0] != len(history)):
             snapshots.append((len(history), self.current_image()))
-        return NSTResult(image=self.current_image(), initial_losses=initial, final_losses=final,
-                         seconds_per_step=stage_records[-1]["seconds_per_step"], steps=len(history),
-                         optimizer=optimizer, provenance=self.extractor.provenance(), settings=self.describe(),
-                         history=history, snapshots=snapshots, total_seconds=end - clock,
-                         stages=stage_records, precision=self.precision.to_dict())
+        return NSTResult(
+            image=self.current_image(),
+            initial_losses=initial,
+            final_losses=final,
+            seconds_per_step=stage_records[-1]["seconds_per_step"],
+            steps=len(history),
+            optimizer=optimizer,
+            provenance=self.extractor.provenance(),
+            settings=self.describe(),
+            history=history,
+            snapshots=snapshots,
+            total_seconds=end - clock,
+            stages=stage_records,
+            precision=self.precision.to_dict(),
+            stopped=stopped[0],
+        )
 
-    def _run_adam(self, scale: _Scale, start: np.ndarray, steps: int, record: Callable,
-                  continue_state: bool) -> tuple[np.ndarray, dict | None, bool]:
+    def _run_adam(
+        self,
+        scale: _Scale,
+        start: np.ndarray,
+        steps: int,
+        record: Callable,
+        continue_state: bool,
+        keep_previous: bool = False,
+    ) -> tuple[np.ndarray, dict | None, bool]:
         """Adam for ``steps`` updates from ``start`` at ``scale``; returns (image, None, target reached).
+
+        ``keep_previous`` hands ``record`` the image each step's losses belong to (the one before
+        the update), for the best image so far; it costs one copy of the image per step.
 
         A single-stage run continues :attr:`train_step`'s optimiser state (as the course's loop
         does); each stage of a coarse-to-fine run starts a fresh Adam.
@@ -647,14 +781,18 @@ class StyleTransfer:
             step_function = self._adam_step(variable, keras.optimizers.Adam(self.settings.learning_rate), scale)
         step_function.get_concrete_function()  # compile before the first step is timed
         reached = False
+        previous = start
         for _ in range(steps):
-            if record(step_function(), variable):
+            if record(step_function(), variable, evaluated=previous if keep_previous else None):
                 reached = True
                 break
+            if keep_previous:
+                previous = variable.numpy()
         return variable.numpy(), None, reached
 
-    def _run_lbfgs(self, scale: _Scale, start: np.ndarray, steps: int, record: Callable,
-                   cached=None, steps_before: int = 0) -> tuple[np.ndarray, dict, bool]:
+    def _run_lbfgs(
+        self, scale: _Scale, start: np.ndarray, steps: int, record: Callable, cached=None, steps_before: int = 0
+    ) -> tuple[np.ndarray, dict, bool]:
         """L-BFGS from ``start`` at ``scale``, bounds [0, 1], at most ``steps`` evaluations.
 
         Returns the best image seen (or the one that reached the target), its losses and whether
@@ -674,10 +812,12 @@ class StyleTransfer:
             evaluations[0] += 1
             reached[0] = record(values, image)  # raises NSTError on a non-finite loss
             if not bool(tf.reduce_all(tf.math.is_finite(gradient))):
-                raise NSTError(f"the optimisation stopped at step {steps_before + evaluations[0]} "
-                               f"({scale.height}x{scale.width} px): the gradient is not finite (NaN or "
-                               "infinite); a cost function may divide by zero or take the square root of "
-                               "zero; nothing was written")
+                raise NSTError(
+                    f"the optimisation stopped at step {steps_before + evaluations[0]} "
+                    f"({scale.height}x{scale.width} px): the gradient is not finite (NaN or "
+                    "infinite); a cost function may divide by zero or take the square root of "
+                    "zero; nothing was written"
+                )
             if reached[0]:
                 hit.append((image, values))
             return reached[0]
@@ -686,8 +826,14 @@ class StyleTransfer:
         first = None
         if cached is not None and np.array_equal(cached[0], start):
             first = (cached[1]["total"], cached[2], cached[1])
-        outcome = lbfgs.minimize(function, tf.constant(start), max_evaluations=steps, memory=LBFGS_MEMORY,
-                                 callback=after_each, first_evaluation=first)
+        outcome = lbfgs.minimize(
+            function,
+            tf.constant(start),
+            max_evaluations=steps,
+            memory=LBFGS_MEMORY,
+            callback=after_each,
+            first_evaluation=first,
+        )
         if hit:
             return np.asarray(hit[0][0]), hit[0][1], True
         return outcome.x.numpy(), outcome.extra, False
@@ -705,9 +851,16 @@ def _stage_record(entries: list, height: int, width: int, planned: int, seconds:
     else:
         per_step = seconds / max(1, len(entries))
     totals = [entry["total"] for entry in entries]
-    return {"height": height, "width": width, "steps_planned": planned, "steps": len(entries),
-            "seconds": seconds, "seconds_per_step": per_step,
-            "start_total": totals[0] if totals else None, "end_total": min(totals) if totals else None}
+    return {
+        "height": height,
+        "width": width,
+        "steps_planned": planned,
+        "steps": len(entries),
+        "seconds": seconds,
+        "seconds_per_step": per_step,
+        "start_total": totals[0] if totals else None,
+        "end_total": min(totals) if totals else None,
+    }
 
 
 def _resize_area(image: np.ndarray, size: tuple[int, int]) -> np.ndarray:

@@ -56,9 +56,12 @@ def prepare_style_image(style: np.ndarray, height: int, width: int, scale: float
     resized = image_io.resize(style, (new_height, new_width))
     if new_height < height or new_width < width:
         repeats_down, repeats_across = math.ceil(height / new_height), math.ceil(width / new_width)
-        rows = [np.concatenate([resized if (row + column) % 2 == 0 else resized[:, ::-1]
-                                for column in range(repeats_across)], axis=1)
-                for row in range(repeats_down)]
+        rows = [
+            np.concatenate(
+                [resized if (row + column) % 2 == 0 else resized[:, ::-1] for column in range(repeats_across)], axis=1
+            )
+            for row in range(repeats_down)
+        ]
         rows = [row if index % 2 == 0 else row[::-1] for index, row in enumerate(rows)]
         resized = np.concatenate(rows, axis=0)
     return image_io.center_crop(resized, (height, width))

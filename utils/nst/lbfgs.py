@@ -37,7 +37,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
-from typing import Callable
+from collections.abc import Callable
 
 __all__ = ["LBFGSResult", "minimize"]
 
@@ -77,9 +77,17 @@ def _dot(first, second) -> float:
     return float(tf.reduce_sum(first * second))
 
 
-def minimize(function: Callable, x0, max_evaluations: int, lower: float = 0.0, upper: float = 1.0,
-             memory: int = 10, callback: Callable | None = None, first_evaluation=None,
-             tolerance: float = 0.0) -> LBFGSResult:
+def minimize(
+    function: Callable,
+    x0,
+    max_evaluations: int,
+    lower: float = 0.0,
+    upper: float = 1.0,
+    memory: int = 10,
+    callback: Callable | None = None,
+    first_evaluation=None,
+    tolerance: float = 0.0,
+) -> LBFGSResult:
     """Minimise ``function`` over the box [``lower``, ``upper``] with projected L-BFGS.
 
     Args:

@@ -27,7 +27,7 @@ Example:
 
 from __future__ import annotations
 
-from typing import Mapping, Sequence
+from collections.abc import Mapping, Sequence
 
 import numpy as np
 
@@ -47,8 +47,10 @@ def _feature_maps(activation, name: str) -> np.ndarray:
     if array.ndim == 4 and array.shape[0] == 1:
         array = array[0]
     if array.ndim != 3:
-        raise UsageError(f"{name} must be one layer's activations of shape (1, n_H, n_W, n_C) or "
-                         f"(n_H, n_W, n_C); got shape {array.shape}")
+        raise UsageError(
+            f"{name} must be one layer's activations of shape (1, n_H, n_W, n_C) or "
+            f"(n_H, n_W, n_C); got shape {array.shape}"
+        )
     return array
 
 
@@ -101,8 +103,13 @@ def cooccurring_channels(gram, reference_gram=None, min_activity: float = 0.05) 
     return int(k), int(k2), float(cosines[0][k, k2])
 
 
-def show_gram_matrices(grams: Mapping[str, object], channels: int | None = 64, positions: int | None = None,
-                       title: str | None = None, path=None):
+def show_gram_matrices(
+    grams: Mapping[str, object],
+    channels: int | None = 64,
+    positions: int | None = None,
+    title: str | None = None,
+    path=None,
+):
     """Gram matrices as heatmaps side by side, on one colour scale.
 
     Args:
@@ -144,8 +151,7 @@ def show_gram_matrices(grams: Mapping[str, object], channels: int | None = 64, p
         axis.set_title(name)
         axis.set_xlabel("channel k'")
     axes[0][0].set_ylabel("channel k")
-    figure.colorbar(picture, ax=list(axes[0]), shrink=0.85,
-                    label="G[k, k'] / (n_H n_W)" if positions else "G[k, k']")
+    figure.colorbar(picture, ax=list(axes[0]), shrink=0.85, label="G[k, k'] / (n_H n_W)" if positions else "G[k, k']")
     if title:
         figure.suptitle(title)
     if path is not None:
@@ -153,8 +159,9 @@ def show_gram_matrices(grams: Mapping[str, object], channels: int | None = 64, p
     return figure
 
 
-def show_channel_pair(images: Mapping[str, np.ndarray], activations: Mapping[str, object], pair: Sequence[int],
-                      layer: str = "", path=None):
+def show_channel_pair(
+    images: Mapping[str, np.ndarray], activations: Mapping[str, object], pair: Sequence[int], layer: str = "", path=None
+):
     """For each image: the image, channel k's map, channel k''s map, and their product.
 
     The product map summed over all positions is exactly the Gram entry ``G[k, k']``, so the
@@ -192,8 +199,12 @@ def show_channel_pair(images: Mapping[str, np.ndarray], activations: Mapping[str
         if not (0 <= k < maps.shape[-1] and 0 <= k2 < maps.shape[-1]):
             raise UsageError(f"channels {k}, {k2} out of range for {maps.shape[-1]} channels")
         product = maps[..., k] * maps[..., k2]
-        panels = [(images[name], name), (maps[..., k], f"{layer} channel k = {k}"),
-                  (maps[..., k2], f"channel k' = {k2}"), (product, f"a_k · a_k' (sum = G[k, k'] = {product.sum():.3g})")]
+        panels = [
+            (images[name], name),
+            (maps[..., k], f"{layer} channel k = {k}"),
+            (maps[..., k2], f"channel k' = {k2}"),
+            (product, f"a_k · a_k' (sum = G[k, k'] = {product.sum():.3g})"),
+        ]
         for axis, (picture, text) in zip(row, panels):
             axis.imshow(picture, cmap=None if picture.ndim == 3 else "viridis")
             axis.set_title(text, fontsize=9)

@@ -8,7 +8,7 @@ made, so a bad value (unknown name, negative, NaN or infinite number) fails at o
 :class:`~utils.errors.NSTError` naming it, long before VGG19 is built.
 
 Two engine settings make a run fast without changing its objective (measured in
-``benchmarks/nst_speed.py``; see the README):
+``benchmarks/nst_speed.py``; see docs/RESULTS.md):
 
 * ``compute_dtype="auto"`` (default) runs VGG19's convolutions in bfloat16 where the hardware has
   native bfloat16 arithmetic and in float32 elsewhere (:mod:`utils.config`);
@@ -48,15 +48,27 @@ from __future__ import annotations
 import dataclasses
 import math
 import os
-from typing import Mapping, Sequence
+from collections.abc import Mapping, Sequence
 
 from utils import config
 from utils.errors import NSTError
 from utils.nst import vgg
 
-__all__ = ["Preset", "PRESETS", "DEFAULT_PRESET", "INITS", "OPTIMIZERS", "PRESET_FIELDS", "COMPUTE_DTYPES",
-           "DEFAULT_COARSE_SCALE", "DEFAULT_COARSE_SHARE", "FLOAT32_MAX", "get_preset", "explicit_overrides",
-           "NSTSettings"]
+__all__ = [
+    "Preset",
+    "PRESETS",
+    "DEFAULT_PRESET",
+    "INITS",
+    "OPTIMIZERS",
+    "PRESET_FIELDS",
+    "COMPUTE_DTYPES",
+    "DEFAULT_COARSE_SCALE",
+    "DEFAULT_COARSE_SHARE",
+    "FLOAT32_MAX",
+    "get_preset",
+    "explicit_overrides",
+    "NSTSettings",
+]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -92,18 +104,39 @@ class Preset:
 PRESETS: dict[str, Preset] = {
     preset.name: preset
     for preset in [
-        Preset("blocks123", {"block1_conv1": 1 / 3, "block2_conv1": 1 / 3, "block3_conv1": 1 / 3},
-               "block3_conv2", alpha=10.0, beta=0.4, tv_weight=1.0, learning_rate=0.02,
-               description="style block1_conv1, block2_conv1, block3_conv1; content block3_conv2 "
-                           "(works with the partial blocks 1-3 ImageNet weights)"),
-        Preset("course", {f"block{i}_conv1": 0.2 for i in range(1, 6)}, "block5_conv4",
-               alpha=10.0, beta=40.0, tv_weight=0.0, learning_rate=0.01,
-               description="the course notebook: style block1_conv1..block5_conv1 at 0.2, content "
-                           "block5_conv4, alpha 10, beta 40, Adam lr 0.01 (needs the full VGG19 file)"),
-        Preset("gatys", {f"block{i}_conv1": 0.2 for i in range(1, 6)}, "block4_conv2",
-               alpha=1.0, beta=1e3, tv_weight=0.0, learning_rate=0.02,
-               description="Gatys et al. 2016: style conv1_1..conv5_1 at 0.2, content conv4_2, "
-                           "alpha/beta = 1e-3 (needs the full VGG19 file)"),
+        Preset(
+            "blocks123",
+            {"block1_conv1": 1 / 3, "block2_conv1": 1 / 3, "block3_conv1": 1 / 3},
+            "block3_conv2",
+            alpha=10.0,
+            beta=0.4,
+            tv_weight=1.0,
+            learning_rate=0.02,
+            description="style block1_conv1, block2_conv1, block3_conv1; content block3_conv2 "
+            "(works with the partial blocks 1-3 ImageNet weights)",
+        ),
+        Preset(
+            "course",
+            {f"block{i}_conv1": 0.2 for i in range(1, 6)},
+            "block5_conv4",
+            alpha=10.0,
+            beta=40.0,
+            tv_weight=0.0,
+            learning_rate=0.01,
+            description="the course notebook: style block1_conv1..block5_conv1 at 0.2, content "
+            "block5_conv4, alpha 10, beta 40, Adam lr 0.01 (needs the full VGG19 file)",
+        ),
+        Preset(
+            "gatys",
+            {f"block{i}_conv1": 0.2 for i in range(1, 6)},
+            "block4_conv2",
+            alpha=1.0,
+            beta=1e3,
+            tv_weight=0.0,
+            learning_rate=0.02,
+            description="Gatys et al. 2016: style conv1_1..conv5_1 at 0.2, content conv4_2, "
+            "alpha/beta = 1e-3 (needs the full VGG19 file)",
+        ),
     ]
 }
 
@@ -209,16 +242,19 @@ class NSTSettings:
 
     def __post_init__(self):
         chosen = get_preset(self.preset)
-        values = {name: getattr(chosen, name) if getattr(self, name) is None else getattr(self, name)
-                  for name in PRESET_FIELDS}
+        values = {
+            name: getattr(chosen, name) if getattr(self, name) is None else getattr(self, name)
+            for name in PRESET_FIELDS
+        }
         values["style_layers"] = dict(values["style_layers"])
         if not values["style_layers"]:
             raise NSTError("style_layers must name at least one layer")
         vgg.deepest_layer(list(values["style_layers"]) + [values["content_layer"]])  # known layer names
         for name in ("alpha", "beta", "tv_weight", "learning_rate"):
             values[name] = self._number(name, values[name])
-        values["style_layers"] = {layer: self._number(f"style weight of {layer}", weight)
-                                  for layer, weight in values["style_layers"].items()}
+        values["style_layers"] = {
+            layer: self._number(f"style weight of {layer}", weight) for layer, weight in values["style_layers"].items()
+        }
         if self.init not in INITS:
             raise NSTError(f"init must be one of {INITS}; got {self.init!r}")
         if self.compute_dtype not in COMPUTE_DTYPES:
@@ -232,17 +268,23 @@ class NSTSettings:
                 raise NSTError(f"size must be a positive number of pixels; got {self.size}")
         coarse_scale = None if self.coarse_scale is None else self._number("coarse_scale", self.coarse_scale)
         if coarse_scale is not None and not (0 < coarse_scale <= 1):
-            raise NSTError(f"coarse_scale must be between 0 and 1 (a fraction of the size), or None for "
-                           f"a single scale; got {self.coarse_scale}")
+            raise NSTError(
+                f"coarse_scale must be between 0 and 1 (a fraction of the size), or None for "
+                f"a single scale; got {self.coarse_scale}"
+            )
         coarse_share = self._number("coarse_share", self.coarse_share)
         if not (0 < coarse_share < 1):
             raise NSTError(f"coarse_share must be between 0 and 1 (a share of the steps); got {self.coarse_share}")
-        values.update(noise_ratio=self._number("noise_ratio", self.noise_ratio),
-                      style_scale=style_scale, preserve_colors=bool(self.preserve_colors),
-                      allow_random_weights=bool(self.allow_random_weights), seed=int(self.seed),
-                      size=None if self.size is None else int(self.size),
-                      coarse_scale=None if coarse_scale in (None, 1.0) else coarse_scale,
-                      coarse_share=coarse_share)
+        values.update(
+            noise_ratio=self._number("noise_ratio", self.noise_ratio),
+            style_scale=style_scale,
+            preserve_colors=bool(self.preserve_colors),
+            allow_random_weights=bool(self.allow_random_weights),
+            seed=int(self.seed),
+            size=None if self.size is None else int(self.size),
+            coarse_scale=None if coarse_scale in (None, 1.0) else coarse_scale,
+            coarse_share=coarse_share,
+        )
         if self.style_weights is not None:
             weights = tuple(self._number("style weight", weight, negative_ok=True) for weight in self.style_weights)
             if not weights or any(weight < 0 for weight in weights) or sum(weights) <= 0:
@@ -269,7 +311,7 @@ class NSTSettings:
         return number
 
     @classmethod
-    def from_preset(cls, name: str = DEFAULT_PRESET, **overrides) -> "NSTSettings":
+    def from_preset(cls, name: str = DEFAULT_PRESET, **overrides) -> NSTSettings:
         """The settings of preset ``name`` with ``overrides`` (any attribute).
 
         None keeps the default of a setting whose default is None (the preset's values, ``size``,
@@ -285,7 +327,7 @@ class NSTSettings:
         _check_names(overrides)
         return cls(preset=name, **explicit_overrides(overrides))
 
-    def replace(self, **overrides) -> "NSTSettings":
+    def replace(self, **overrides) -> NSTSettings:
         """A copy with ``overrides`` applied; a new ``preset`` also brings that preset's values.
 
         Example:
@@ -302,8 +344,7 @@ class NSTSettings:
     @property
     def layers(self) -> tuple[str, ...]:
         """Every VGG19 layer the objective reads: the style layers, then the content layer."""
-        return tuple(self.style_layers) + (
-            (self.content_layer,) if self.content_layer not in self.style_layers else ())
+        return tuple(self.style_layers) + ((self.content_layer,) if self.content_layer not in self.style_layers else ())
 
     def to_dict(self) -> dict:
         """JSON-ready dict of every setting.
@@ -329,5 +370,4 @@ def _check_names(overrides: Mapping) -> None:
     names = {field.name for field in dataclasses.fields(NSTSettings)}
     unknown = sorted(set(overrides) - names)
     if unknown:
-        raise NSTError(f"unknown style-transfer setting(s) {', '.join(unknown)}; "
-                       f"known: {', '.join(sorted(names))}")
+        raise NSTError(f"unknown style-transfer setting(s) {', '.join(unknown)}; known: {', '.join(sorted(names))}")

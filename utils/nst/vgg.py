@@ -48,8 +48,8 @@ from __future__ import annotations
 
 import dataclasses
 import os
+from collections.abc import Iterable, Sequence
 from pathlib import Path
-from typing import Iterable, Sequence
 
 import h5py
 import psutil
@@ -58,11 +58,28 @@ from utils import assets, config
 from utils.errors import MissingWeightsError, NSTError
 
 __all__ = [
-    "BLOCKS", "ARCHITECTURE", "LAYER_NAMES", "CONV_LAYER_NAMES", "FULL_ASSET", "PARTIAL_ASSET",
-    "COMPUTE_DTYPES", "MissingWeightsError", "WeightsChoice", "FeatureExtractor", "deepest_layer",
-    "layers_up_to", "output_shape", "minimum_input_size", "estimate_activation_bytes",
-    "available_memory_bytes", "file_layers", "layer_shapes", "expected_layer_shapes", "check_file_shapes",
-    "choose_weights", "build_extractor",
+    "BLOCKS",
+    "ARCHITECTURE",
+    "LAYER_NAMES",
+    "CONV_LAYER_NAMES",
+    "FULL_ASSET",
+    "PARTIAL_ASSET",
+    "COMPUTE_DTYPES",
+    "MissingWeightsError",
+    "WeightsChoice",
+    "FeatureExtractor",
+    "deepest_layer",
+    "layers_up_to",
+    "output_shape",
+    "minimum_input_size",
+    "estimate_activation_bytes",
+    "available_memory_bytes",
+    "file_layers",
+    "layer_shapes",
+    "expected_layer_shapes",
+    "check_file_shapes",
+    "choose_weights",
+    "build_extractor",
 ]
 
 #: VGG19's convolutional part: per block, (number of 3x3 'same' ReLU convolutions, filters); each
@@ -123,7 +140,7 @@ def layers_up_to(layer: str) -> tuple[str, ...]:
         ('block1_conv1', 'block1_conv2', 'block1_pool', 'block2_conv1')
     """
     _check_layers([layer])
-    return LAYER_NAMES[:LAYER_NAMES.index(layer) + 1]
+    return LAYER_NAMES[: LAYER_NAMES.index(layer) + 1]
 
 
 def output_shape(layer: str, height: int, width: int) -> tuple[int, int, int]:
@@ -136,7 +153,7 @@ def output_shape(layer: str, height: int, width: int) -> tuple[int, int, int]:
         (100, 75, 256)
     """
     channels = 3
-    for name, filters in ARCHITECTURE[:len(layers_up_to(layer))]:
+    for _name, filters in ARCHITECTURE[: len(layers_up_to(layer))]:
         if filters:
             channels = filters
         else:
@@ -155,8 +172,9 @@ def minimum_input_size(layers: Iterable[str]) -> int:
     return 2 ** sum(1 for name in layers_up_to(deepest) if name.endswith("_pool"))
 
 
-def estimate_activation_bytes(layers: Iterable[str], height: int, width: int,
-                              bytes_per_value: int = 4, buffers_per_activation: int = 4) -> int:
+def estimate_activation_bytes(
+    layers: Iterable[str], height: int, width: int, bytes_per_value: int = 4, buffers_per_activation: int = 4
+) -> int:
     """Rough memory (bytes) of one forward + backward pass through the truncated network.
 
     Every layer up to the deepest requested one keeps its output for the backward pass; TensorFlow
@@ -197,6 +215,7 @@ def available_memory_bytes() -> int | None:
 # Weight files
 # --------------------------------------------------------------------------------------------
 
+
 def layer_shapes(path) -> dict[str, tuple[tuple[int, ...], ...]]:
     """``{layer: (shape of each weight)}`` for the VGG19 conv layers the Keras HDF5 file ``path`` holds.
 
@@ -211,20 +230,24 @@ def layer_shapes(path) -> dict[str, tuple[tuple[int, ...], ...]]:
         with h5py.File(path, "r") as handle:
             root = handle["model_weights"] if "model_weights" in handle else handle
             listed = root.attrs.get("layer_names")
-            names = [n.decode() if isinstance(n, bytes) else str(n) for n in listed] if listed is not None \
-                else list(root)
+            names = (
+                [n.decode() if isinstance(n, bytes) else str(n) for n in listed] if listed is not None else list(root)
+            )
             shapes = {}
             for name in names:
                 if name not in CONV_LAYER_NAMES or name not in root:
                     continue
-                weight_names = [w.decode() if isinstance(w, bytes) else str(w)
-                                for w in root[name].attrs.get("weight_names", [])]
+                weight_names = [
+                    w.decode() if isinstance(w, bytes) else str(w) for w in root[name].attrs.get("weight_names", [])
+                ]
                 if weight_names:
                     try:
                         shapes[name] = tuple(tuple(root[name][weight].shape) for weight in weight_names)
                     except KeyError:
-                        raise NSTError(f"VGG19 weight file {path} lists weights of layer {name} that it does "
-                                       "not hold; the file is damaged") from None
+                        raise NSTError(
+                            f"VGG19 weight file {path} lists weights of layer {name} that it does "
+                            "not hold; the file is damaged"
+                        ) from None
     except OSError as error:
         raise NSTError(f"cannot read VGG19 weights from {path}: {error}") from None
     return {name: shapes[name] for name in CONV_LAYER_NAMES if name in shapes}
@@ -261,8 +284,10 @@ def check_file_shapes(path, layers: Iterable[str]) -> None:
     wrong = []
     for layer in layers:
         if layer in shapes and shapes[layer] != expected_layer_shapes(layer):
-            wrong.append(f"{layer} has {' and '.join(str(shape) for shape in shapes[layer])}, "
-                         f"VGG19 needs {' and '.join(str(shape) for shape in expected_layer_shapes(layer))}")
+            wrong.append(
+                f"{layer} has {' and '.join(str(shape) for shape in shapes[layer])}, "
+                f"VGG19 needs {' and '.join(str(shape) for shape in expected_layer_shapes(layer))}"
+            )
     if wrong:
         raise NSTError(f"weights file {path} does not hold VGG19 weights: {'; '.join(wrong)}")
 
@@ -297,16 +322,19 @@ class WeightsChoice:
 
 
 def _missing_message(missing: Sequence[str], searched: str) -> str:
-    return (f"no ImageNet weights for VGG19 layer(s) {', '.join(missing)}: {searched}. "
-            f"These layers are in Keras' full no-top file "
-            f"'{assets.VGG19_FULL_FILENAME}' (asset '{FULL_ASSET}'): "
-            f"{assets.get(FULL_ASSET).how_to_get}. The partial file (asset '{PARTIAL_ASSET}') "
-            f"holds block1_conv1..block3_conv4 only; pick layers from blocks 1-3 (e.g. the "
-            f"'blocks123' style-transfer preset) to run without the full file.")
+    return (
+        f"no ImageNet weights for VGG19 layer(s) {', '.join(missing)}: {searched}. "
+        f"These layers are in Keras' full no-top file "
+        f"'{assets.get(FULL_ASSET).filename}' (asset '{FULL_ASSET}'): "
+        f"{assets.get(FULL_ASSET).how_to_get}. The partial file (asset '{PARTIAL_ASSET}') "
+        f"holds block1_conv1..block3_conv4 only; pick layers from blocks 1-3 (e.g. the "
+        f"'blocks123' style-transfer preset) to run without the full file."
+    )
 
 
-def choose_weights(layers: Iterable[str], weights: str | os.PathLike = "auto",
-                   allow_random_weights: bool = False) -> WeightsChoice:
+def choose_weights(
+    layers: Iterable[str], weights: str | os.PathLike = "auto", allow_random_weights: bool = False
+) -> WeightsChoice:
     """Decide which weight file serves the network truncated at the deepest of ``layers``.
 
     Args:
@@ -337,9 +365,14 @@ def choose_weights(layers: Iterable[str], weights: str | os.PathLike = "auto",
             if partial is None:
                 if allow_random_weights:
                     return WeightsChoice(None, "random", (), tuple(needed))
-                raise MissingWeightsError(_missing_message(needed, "neither asset "
-                                          f"'{FULL_ASSET}' nor '{PARTIAL_ASSET}' was found "
-                                          "(run `python -m utils.assets` to see where they are looked for)"))
+                raise MissingWeightsError(
+                    _missing_message(
+                        needed,
+                        "neither asset "
+                        f"'{FULL_ASSET}' nor '{PARTIAL_ASSET}' was found "
+                        "(run `python -m utils.assets` to see where they are looked for)",
+                    )
+                )
             path, kind = partial, "partial"
     elif weights == "full":
         path, kind = assets.resolve(FULL_ASSET), "full"
@@ -357,8 +390,9 @@ def choose_weights(layers: Iterable[str], weights: str | os.PathLike = "auto",
         else:
             check_file_shapes(path, needed)
     else:
-        raise NSTError(f"weights must be 'auto', 'full', 'partial' or an existing .h5 file; got {weights!r} "
-                       "(no such file)")
+        raise NSTError(
+            f"weights must be 'auto', 'full', 'partial' or an existing .h5 file; got {weights!r} (no such file)"
+        )
     held = set(file_layers(path))
     missing = [name for name in needed if name not in held]
     if missing and not allow_random_weights:
@@ -370,6 +404,7 @@ def choose_weights(layers: Iterable[str], weights: str | os.PathLike = "auto",
 # --------------------------------------------------------------------------------------------
 # The extractor
 # --------------------------------------------------------------------------------------------
+
 
 def _preprocessing_layer(name: str):
     """A float32 layer applying ``vgg19.preprocess_input`` to [0, 1] RGB images."""
@@ -424,12 +459,12 @@ class FeatureExtractor:
         return {
             "architecture": "keras.applications.VGG19(include_top=False, weights=None)",
             "weights_file": str(self.weights.path) if self.weights.path else None,
-            "weights_kind": f"{self.weights.kind}+random" if random_layers and self.weights.path
-            else self.weights.kind,
+            "weights_kind": f"{self.weights.kind}+random" if random_layers and self.weights.path else self.weights.kind,
             "weights_loaded_layers": list(self.weights.loaded_layers),
             "random_layers": random_layers,
             "random_initializer": f"keras.initializers.GlorotUniform(seed={self.seed} + layer index), zero bias"
-            if random_layers else None,
+            if random_layers
+            else None,
             "output_layers": list(self.layers),
             "truncated_at": self.built_layers[-1],
             "preprocessing": "vgg19.preprocess_input (in graph)" if self.preprocess else "none ([0, 1] RGB)",
@@ -439,9 +474,14 @@ class FeatureExtractor:
         }
 
 
-def build_extractor(layers: Sequence[str], weights: str | os.PathLike = "auto",
-                    allow_random_weights: bool = False, preprocess: bool = True,
-                    compute_dtype: str = "float32", seed: int = 0) -> FeatureExtractor:
+def build_extractor(
+    layers: Sequence[str],
+    weights: str | os.PathLike = "auto",
+    allow_random_weights: bool = False,
+    preprocess: bool = True,
+    compute_dtype: str = "float32",
+    seed: int = 0,
+) -> FeatureExtractor:
     """Keras' VGG19 with ImageNet weights loaded by name, cut after the deepest of ``layers``.
 
     Args:

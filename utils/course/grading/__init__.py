@@ -8,6 +8,8 @@ One module per concept (docs/GRADING.md explains the whole):
   calls with a secret seed) and the static search for the answer key in the learner's cells;
 * :mod:`~utils.course.grading.environment` — the variables the grader and kernels keep, the
   grader's clean re-execution;
+* :mod:`~utils.course.grading.sandbox` — the sandbox each kernel runs in (bubblewrap, podman or
+  docker; none only when asked), and the grader's own protection;
 * :mod:`~utils.course.grading.kernel` — one limited kernel: launcher, private folders,
   process-tree watchdog, a client that trusts no message;
 * :mod:`~utils.course.grading.judging` — verdicts decided in the grader's process from the
@@ -26,16 +28,50 @@ import importlib
 
 #: Public name -> the module that defines it.
 _EXPORTS = {
-    "Assignment": "assignment", "CheckCell": "assignment", "Solutions": "assignment", "Submission": "assignment",
-    "collect_submissions": "assignment", "parse_notebook": "assignment", "read_submissions": "assignment",
-    "main": "cli", "STATUSES": "judging", "ExerciseResult": "judging",
-    "Limits": "kernel", "kernel_environment": "kernel",
-    "PlannedCell": "plan", "answer_key_uses": "plan", "plan_cells": "plan",
-    "NotebookResult": "reports", "ResultStore": "reports", "feedback_page": "reports", "format_table": "reports",
-    "gradebook_rows": "reports", "merge": "reports", "to_json": "reports", "write_gradebook": "reports",
-    "grade_all": "runner", "select_shard": "runner",
+    "Assignment": "assignment",
+    "CheckCell": "assignment",
+    "Solutions": "assignment",
+    "Submission": "assignment",
+    "collect_submissions": "assignment",
+    "parse_notebook": "assignment",
+    "read_submissions": "assignment",
+    "main": "cli",
+    "STATUSES": "judging",
+    "ExerciseResult": "judging",
+    "Limits": "kernel",
+    "kernel_environment": "kernel",
+    "PlannedCell": "plan",
+    "answer_key_uses": "plan",
+    "plan_cells": "plan",
+    "NotebookResult": "reports",
+    "ResultStore": "reports",
+    "feedback_page": "reports",
+    "format_table": "reports",
+    "gradebook_rows": "reports",
+    "merge": "reports",
+    "to_json": "reports",
+    "write_gradebook": "reports",
+    "grade_all": "runner",
+    "select_shard": "runner",
+    "Bubblewrap": "sandbox",
+    "Container": "sandbox",
+    "NoSandbox": "sandbox",
+    "Sandbox": "sandbox",
+    "make_sandbox": "sandbox",
 }
-_MODULES = ("assignment", "cli", "environment", "gradescope", "judging", "kernel", "plan", "reports", "runner", "text")
+_MODULES = (
+    "assignment",
+    "cli",
+    "environment",
+    "gradescope",
+    "judging",
+    "kernel",
+    "plan",
+    "reports",
+    "runner",
+    "sandbox",
+    "text",
+)
 
 __all__ = sorted(_EXPORTS)
 

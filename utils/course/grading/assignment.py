@@ -1,10 +1,14 @@
 """What a submission is graded against: solution notebooks, their exercises and check cells, matching.
 
-Everything here works on notebooks already in memory. :class:`Solutions` reads every solution
-notebook of its folder when it is made, and :func:`read_submissions` reads every submission's
-bytes before the first kernel starts, so a learner's code that rewrites a file on disk (another
-submission, a solution notebook) changes nothing the grader uses. Links are refused: a submission
-that is a symbolic link (to the solution notebook, say) is not a learner's own work.
+:class:`Solutions` reads every solution notebook of its folder when it is made. Before the first
+kernel starts, :func:`read_submissions` reads each submission once, checks it (size, at most
+:data:`MAX_CELLS` cells — a file with more JSON objects than that allows is refused before it is
+parsed whole —, a course id or cells matching a solution notebook, a student id no other
+submission has), keeps its sha256 and lets the parsed notebook go: a class of 500 is never held
+in memory at once. When its turn comes, :meth:`Submission.load` reads it again, refuses it if
+its bytes changed (what is graded is what was checked, never a file rewritten meanwhile) and
+parses it fully. Links are refused: a submission that is a symbolic link (to the solution
+notebook, say) is not a learner's own work.
 
 Example:
     >>> import nbformat
@@ -23,6 +27,8 @@ from __future__ import annotations
 import ast
 import dataclasses
 import hashlib
+import json
+import os
 import re
 from pathlib import Path
 
@@ -30,13 +36,21 @@ import nbformat
 
 from utils import config
 from utils.course import student
+from utils.course.grading.text import clean_name, student_id
 from utils.errors import NotebookFormatError, UsageError
 
 #: Where the grader looks for solution notebooks unless told otherwise.
 DEFAULT_SOLUTIONS = config.REPO_ROOT / "notebooks"
 
 #: Largest notebook file the grader reads (bytes); a bigger "submission" is refused before any work.
-MAX_NOTEBOOK_BYTES = 64 * 2 ** 20
+MAX_NOTEBOOK_BYTES = 64 * 2**20
+
+#: Most cells a graded notebook may have (the course's have under 100).
+MAX_CELLS = 10_000
+
+#: Most JSON objects a notebook file may hold (a cell, its metadata and its outputs are a few each):
+#: past it, parsing stops at once, so 900,000 empty cells cost no more than this many objects.
+MAX_OBJECTS = 30 * MAX_CELLS
 
 _CHECK_CALL = re.compile(r"\bchecks\s*\.\s*check_\w+\s*\(")
 
@@ -90,15 +104,22 @@ def check_calls(source: str, where: str = "cell") -> list[tuple[str, ast.Expr]]:
     wanted = {id(statement.value) for _, statement in top}
     for node in ast.walk(tree):
         if _check_name(node) and id(node) not in wanted:
-            raise NotebookFormatError(f"{where}: `checks.check_{_check_name(node)}(...)` must be a statement "
-                                      f"of its own at the top level of the cell (line {node.lineno})")
+            raise NotebookFormatError(
+                f"{where}: `checks.check_{_check_name(node)}(...)` must be a statement "
+                f"of its own at the top level of the cell (line {node.lineno})"
+            )
     return top
 
 
 def _check_name(node) -> str | None:
-    if (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr.startswith("check_")
-            and isinstance(node.func.value, ast.Name) and node.func.value.id == "checks"):
-        return node.func.attr[len("check_"):]
+    if (
+        isinstance(node, ast.Call)
+        and isinstance(node.func, ast.Attribute)
+        and node.func.attr.startswith("check_")
+        and isinstance(node.func.value, ast.Name)
+        and node.func.value.id == "checks"
+    ):
+        return node.func.attr[len("check_") :]
     return None
 
 
@@ -132,7 +153,7 @@ class Assignment:
     digest: str = ""
 
     @classmethod
-    def from_notebook(cls, notebook, notebook_id: str, path, digest: str = "") -> "Assignment":
+    def from_notebook(cls, notebook, notebook_id: str, path, digest: str = "") -> Assignment:
         """Read the exercises and check cells of a solution notebook.
 
         Raises:
@@ -157,8 +178,10 @@ class Assignment:
             is_check = bool(_CHECK_CALL.search(cell.source)) or student.BEGIN_HIDDEN in cell.source
             if student.BEGIN_SOLUTION in cell.source:
                 if is_check:
-                    raise NotebookFormatError(f"{path}: cell {index} holds a solution region and checks; "
-                                              f"put the checks in a cell of their own")
+                    raise NotebookFormatError(
+                        f"{path}: cell {index} holds a solution region and checks; "
+                        f"put the checks in a cell of their own"
+                    )
                 exercise_cells[key] = names[-1] if names else _exercise_in(cell.source, exercises)
                 defined.extend(name for name in names if name not in defined)
                 continue
@@ -172,8 +195,10 @@ class Assignment:
             checks.append(CheckCell(key, index, exercise, cell.source, released[key], calls))
         unchecked = [exercise.name for exercise in exercises if not any(c.exercise == exercise.name for c in checks)]
         if unchecked:
-            raise NotebookFormatError(f"{path}: exercise `{unchecked[0]}` has no check cell (a cell calling "
-                                      f"checks.check_... or holding hidden checks after it)")
+            raise NotebookFormatError(
+                f"{path}: exercise `{unchecked[0]}` has no check cell (a cell calling "
+                f"checks.check_... or holding hidden checks after it)"
+            )
         return cls(notebook_id, path, exercises, checks, order, exercise_cells, released, digest)
 
     @property
@@ -217,10 +242,14 @@ def read_bytes(path, what: str = "submission") -> bytes:
         raise UsageError(f"{path}: no such file or folder")
     if not path.is_file():
         raise UsageError(f"{path}: the {what} is not a regular file")
-    with open(path, "rb") as handle:
+    try:  # no link followed even if one replaced the file since the check above
+        descriptor = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_BINARY", 0))
+    except OSError as error:
+        raise UsageError(f"{path}: the {what} cannot be read ({error.strerror})") from None
+    with open(descriptor, "rb") as handle:
         data = handle.read(MAX_NOTEBOOK_BYTES + 1)
     if len(data) > MAX_NOTEBOOK_BYTES:
-        raise UsageError(f"{path}: the {what} is larger than {MAX_NOTEBOOK_BYTES // 2 ** 20} MiB")
+        raise UsageError(f"{path}: the {what} is larger than {MAX_NOTEBOOK_BYTES // 2**20} MiB")
     return data
 
 
@@ -235,8 +264,9 @@ class Solutions:
         self.folder = Path(folder)
         if not self.folder.is_dir():
             raise UsageError(f"solution folder {self.folder} is not a folder")
-        self.paths = {path.stem: path for path in sorted(self.folder.glob("*.ipynb"))
-                      if path.is_file() or path.is_symlink()}
+        self.paths = {
+            path.stem: path for path in sorted(self.folder.glob("*.ipynb")) if path.is_file() or path.is_symlink()
+        }
         if not self.paths:
             raise UsageError(f"solution folder {self.folder} holds no *.ipynb notebook")
         self.data = {notebook_id: read_bytes(path, "solution notebook") for notebook_id, path in self.paths.items()}
@@ -254,7 +284,8 @@ class Solutions:
         if notebook_id not in self._assignments:
             digest = hashlib.sha256(self.data[notebook_id]).hexdigest()
             self._assignments[notebook_id] = Assignment.from_notebook(
-                self.notebook(notebook_id), notebook_id, self.paths[notebook_id], digest)
+                self.notebook(notebook_id), notebook_id, self.paths[notebook_id], digest
+            )
         return self._assignments[notebook_id]
 
     def match(self, submission, path) -> Assignment:
@@ -272,14 +303,19 @@ class Solutions:
         keys = {key for key in (submission_key(cell) for cell in submission.cells) if key}
         best, best_share = None, 0.0
         for candidate in self.paths:
-            solution_keys = [student.cell_key(cell, index) for index, cell in enumerate(self.notebook(candidate).cells)
-                             if cell.cell_type == "code"]
+            solution_keys = [
+                student.cell_key(cell, index)
+                for index, cell in enumerate(self.notebook(candidate).cells)
+                if cell.cell_type == "code"
+            ]
             share = sum(key in keys for key in solution_keys) / max(len(solution_keys), 1)
             if share > best_share:
                 best, best_share = candidate, share
         if best is None or best_share < 0.5:
-            raise UsageError(f"{path}: no matching solution notebook in {self.folder} (the notebook carries no "
-                             f"course id: was it made by `python -m utils.course.student`?)")
+            raise UsageError(
+                f"{path}: no matching solution notebook in {self.folder} (the notebook carries no "
+                f"course id: was it made by `python -m utils.course.student`?)"
+            )
         return self.assignment(best)
 
 
@@ -294,26 +330,85 @@ def submission_key(cell) -> str | None:
     return cell_id if isinstance(cell_id, str) else None
 
 
+def scan_notebook(data: bytes, path) -> nbformat.NotebookNode:
+    """The notebook in ``data`` as plain JSON (not validated), refused early when it is far too big.
+
+    JSON parsing stops at the :data:`MAX_OBJECTS`-th object, so a file of 900,000 tiny cells costs
+    little; a notebook of more than :data:`MAX_CELLS` cells is refused too.
+
+    Raises:
+        NotebookFormatError: not UTF-8, not JSON, not shaped like a notebook, or too many cells.
+
+    Example:
+        >>> scan_notebook(b'{"cells": [' + b",".join([b'{"cell_type": "code"}'] * 10_001) + b']}', "big.ipynb")
+        Traceback (most recent call last):
+        utils.errors.NotebookFormatError: big.ipynb: 10,001 cells; a notebook of more than 10,000 cells is not graded
+    """
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError:
+        raise NotebookFormatError(f"{path}: not a notebook (not UTF-8 text)") from None
+    count = 0
+
+    def counted(pairs):
+        nonlocal count
+        count += 1
+        if count > MAX_OBJECTS:  # stops the parser at once
+            raise NotebookFormatError(
+                f"{path}: more than {MAX_OBJECTS:,} JSON objects; a notebook of more than "
+                f"{MAX_CELLS:,} cells is not graded"
+            )
+        return dict(pairs)
+
+    try:
+        raw = json.loads(text, object_pairs_hook=counted)
+    except NotebookFormatError:
+        raise
+    except (ValueError, RecursionError):
+        raise NotebookFormatError(f"{path}: not a notebook (empty or not JSON)") from None
+    if (
+        not isinstance(raw, dict)
+        or not isinstance(raw.get("cells"), list)
+        or not all(isinstance(cell, dict) for cell in raw["cells"])
+    ):
+        raise NotebookFormatError(f"{path}: not a valid notebook (no list of cells)")
+    if not isinstance(raw.get("metadata"), dict):
+        raw["metadata"] = {}
+    if len(raw["cells"]) > MAX_CELLS:
+        raise NotebookFormatError(
+            f"{path}: {len(raw['cells']):,} cells; a notebook of more than {MAX_CELLS:,} cells is not graded"
+        )
+    return nbformat.from_dict(raw)
+
+
 @dataclasses.dataclass
 class Submission:
-    """One submitted notebook, read into memory.
+    """One submitted notebook, checked before grading and loaded when its turn comes.
 
     Attributes:
         path: where it was read from (as given; used as its name in every report).
-        data: the file's bytes, read once before any kernel starts.
-        notebook: the parsed notebook.
+        digest: sha256 of the file's bytes when it was checked.
         assignment: the solution notebook it belongs to.
+        student: the learner's id (:func:`~utils.course.grading.text.student_id` of the file name).
     """
 
     path: str
-    data: bytes
-    notebook: nbformat.NotebookNode
+    digest: str
     assignment: Assignment
+    student: str = ""
 
-    @property
-    def digest(self) -> str:
-        """sha256 of the file's bytes."""
-        return hashlib.sha256(self.data).hexdigest()
+    def load(self) -> nbformat.NotebookNode:
+        """Read the file again and parse it fully; it must still hold the bytes that were checked.
+
+        Raises:
+            UsageError: the file is gone, became a link, or its bytes changed since it was checked.
+            NotebookFormatError: it is not a valid notebook.
+        """
+        data = read_bytes(self.path)
+        if hashlib.sha256(data).hexdigest() != self.digest:
+            raise UsageError(f"{self.path}: the file changed on disk after grading began; grade it again")
+        scan_notebook(data, self.path)
+        return parse_notebook(data, self.path)
 
 
 def collect_submissions(arguments: list[str]) -> list[Path]:
@@ -340,15 +435,28 @@ def collect_submissions(arguments: list[str]) -> list[Path]:
 
 
 def read_submissions(paths: list[Path], solutions: Solutions) -> list[Submission]:
-    """Read, parse and match every submission (all of them, before any kernel starts).
+    """Check and match every submission before any kernel starts, one at a time (see the module docstring).
 
     Raises:
-        UsageError: a link, a missing or oversized file, or no matching solution notebook.
-        NotebookFormatError: a file that is not a notebook.
+        UsageError: a link, a missing or oversized file, no matching solution notebook, or two
+            submissions of one notebook with the same student id (both named).
+        NotebookFormatError: a file that is not a notebook, or one with too many cells.
     """
     submissions = []
+    owners: dict[tuple[str, str], str] = {}
     for path in paths:
         data = read_bytes(path)
-        notebook = parse_notebook(data, path)
-        submissions.append(Submission(str(path), data, notebook, solutions.match(notebook, path)))
+        notebook = scan_notebook(data, path)
+        assignment = solutions.match(notebook, path)
+        learner = student_id(str(path))
+        key = (learner, assignment.notebook_id)
+        if key in owners:
+            raise UsageError(
+                f"two submissions of {assignment.notebook_id} have the student id {learner!r}: "
+                f"{clean_name(owners[key])} and {clean_name(path)}; rename one (the gradebook has one "
+                f"row per student and notebook)"
+            )
+        owners[key] = str(path)
+        submissions.append(Submission(str(path), hashlib.sha256(data).hexdigest(), assignment, learner))
+        del data, notebook
     return submissions

@@ -3,13 +3,15 @@
 ::
 
     python -m utils.grade SUBMISSION.ipynb|FOLDER ... [--json OUT] [--csv GRADEBOOK] [--feedback DIR]
-                          [--results DIR] [--resume] [--jobs N] [--shard I/N] [limits ...]
+                          [--results DIR] [--resume] [--jobs N] [--shard I/N] [sandbox] [limits ...]
     python -m utils.grade merge RESULTS_DIR ... [--json OUT] [--csv GRADEBOOK] [--feedback DIR]
-    python -m utils.grade gradescope OUT.zip [--solutions FOLDER] [limits ...]
+    python -m utils.grade gradescope OUT.zip [--solutions FOLDER] [sandbox] [limits ...]
 
-Run as a command (``utils/grade.py``), the grader first re-executes itself with a clean
-environment (:func:`utils.course.grading.environment.reexec_clean`), so the process that starts
-the kernels holds no secret a kernel could read from its parent (``/proc/<ppid>/environ``). Exit status 0 when grading
+Every kernel runs in a sandbox (``--sandbox bubblewrap``, the default; ``podman`` or ``docker``
+with ``--container-image``); where none can be made the grader refuses in one line, and grades
+unconfined only with ``--no-sandbox`` (it then prints what is not contained). Run as a command
+(``utils/grade.py``), the grader first re-executes itself with a clean environment and a private
+bytecode cache (:func:`utils.course.grading.environment.reexec_clean`). Exit status 0 when grading
 completed whatever the scores, 2 with one line on stderr for unusable input.
 """
 
@@ -24,8 +26,8 @@ from utils import files
 from utils.course.grading import gradescope, runner
 from utils.course.grading.assignment import DEFAULT_SOLUTIONS, Solutions, collect_submissions, read_submissions
 from utils.course.grading.kernel import Limits
-from utils.course.grading.reports import (ResultStore, format_table, merge, write_feedback, write_gradebook,
-                                          write_json)
+from utils.course.grading.reports import ResultStore, format_table, merge, write_feedback, write_gradebook, write_json
+from utils.course.grading.sandbox import KINDS, make_sandbox
 from utils.errors import CourseError, UsageError, report
 
 SUBCOMMANDS = ("merge", "gradescope", "gradescope-run")
@@ -55,20 +57,75 @@ def _shard(text: str) -> tuple[int, int]:
 
 
 def _add_limits(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--solutions", metavar="FOLDER", default=str(DEFAULT_SOLUTIONS),
-                        help="folder of solution notebooks (default: %(default)s)")
-    parser.add_argument("--timeout", type=_positive(float), default=Limits.cell_seconds, metavar="SECONDS",
-                        help="time limit per cell; the cell is interrupted and its exercise is an error "
-                             "(default: %(default)g)")
-    parser.add_argument("--notebook-timeout", type=_positive(float), default=Limits.notebook_seconds,
-                        metavar="SECONDS", help="time limit per submission (default: %(default)g)")
-    parser.add_argument("--memory", type=_positive(int), default=Limits.memory_mib, metavar="MIB",
-                        help="memory limit of each kernel's process tree in MiB (default: %(default)s)")
-    parser.add_argument("--cpu-time", type=_positive(int), default=None, metavar="SECONDS",
-                        help="CPU-time limit of each kernel (default: the notebook time limit times the usable cores)")
-    parser.add_argument("--fast", action=argparse.BooleanOptionalAction, default=True,
-                        help="run the notebooks in fast mode, COURSE_FAST=1 (default; the checks are the "
-                             "same, only the demonstrations are smaller)")
+    parser.add_argument(
+        "--solutions",
+        metavar="FOLDER",
+        default=str(DEFAULT_SOLUTIONS),
+        help="folder of solution notebooks (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--timeout",
+        type=_positive(float),
+        default=Limits.cell_seconds,
+        metavar="SECONDS",
+        help="time limit per cell; the cell is interrupted and its exercise is an error (default: %(default)g)",
+    )
+    parser.add_argument(
+        "--notebook-timeout",
+        type=_positive(float),
+        default=Limits.notebook_seconds,
+        metavar="SECONDS",
+        help="time limit per submission (default: %(default)g)",
+    )
+    parser.add_argument(
+        "--memory",
+        type=_positive(int),
+        default=Limits.memory_mib,
+        metavar="MIB",
+        help="memory limit of each kernel's process tree in MiB (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--cpu-time",
+        type=_positive(int),
+        default=None,
+        metavar="SECONDS",
+        help="CPU-time limit of each kernel (default: the notebook time limit times the usable cores)",
+    )
+    parser.add_argument(
+        "--scratch",
+        type=_positive(int),
+        default=Limits.scratch_mib,
+        metavar="MIB",
+        help="size of each kernel's private tmpfs inside the sandbox, in MiB: HOME, TMPDIR, work "
+        "folder (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--fast",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="run the notebooks in fast mode, COURSE_FAST=1 (default; the checks are the "
+        "same, only the demonstrations are smaller)",
+    )
+    parser.add_argument(
+        "--sandbox",
+        choices=KINDS + ("bwrap",),
+        default="bubblewrap",
+        help="where each kernel runs: a bubblewrap sandbox (default), a podman or docker "
+        "container (with --container-image), or none (same as --no-sandbox)",
+    )
+    parser.add_argument(
+        "--no-sandbox",
+        dest="sandbox",
+        action="store_const",
+        const="none",
+        help="run learner code unconfined, as your user (only the limits apply; not for untrusted submissions)",
+    )
+    parser.add_argument(
+        "--container-image",
+        metavar="IMAGE",
+        default="",
+        help="the image of --sandbox podman|docker (the system under the mounted Python)",
+    )
 
 
 def _add_outputs(parser: argparse.ArgumentParser) -> None:
@@ -81,33 +138,71 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m utils.grade",
         description="Grade submitted student notebooks with the course's checks, hidden cases included. Each "
-                    "submission runs in a fresh kernel with time and memory limits; every verdict is decided "
-                    "in the grader's process (docs/GRADING.md). Other commands: `merge RESULTS_DIR...` joins "
-                    "the results of shards; `gradescope OUT.zip` writes a Gradescope autograder.")
-    parser.add_argument("submissions", nargs="+", metavar="SUBMISSION",
-                        help="a submitted .ipynb, or a folder of them (any file names; links are refused)")
+        "submission runs in a fresh kernel in its own sandbox, with time and memory limits; every verdict is decided "
+        "in the grader's process (docs/GRADING.md). Other commands: `merge RESULTS_DIR...` joins "
+        "the results of shards; `gradescope OUT.zip` writes a Gradescope autograder.",
+    )
+    parser.add_argument(
+        "submissions",
+        nargs="+",
+        metavar="SUBMISSION",
+        help="a submitted .ipynb, or a folder of them (any file names; links are refused)",
+    )
     _add_outputs(parser)
-    parser.add_argument("--results", metavar="DIR",
-                        help="save each submission's result here as soon as it is graded (default: OUT.results/ "
-                             "beside --json, else beside --csv)")
-    parser.add_argument("--resume", action="store_true",
-                        help="skip the submissions whose result is already saved (same file, same solution)")
-    parser.add_argument("--jobs", type=_positive(int), default=None, metavar="N",
-                        help="grade N submissions at once (default: the usable cores, at most as many kernels "
-                             "as fit in the available memory at --memory each)")
-    parser.add_argument("--shard", type=_shard, default=None, metavar="I/N",
-                        help="grade only every N-th submission from the I-th (0-based; e.g. $SLURM_ARRAY_TASK_ID/N "
-                             "or $JOB_COMPLETION_INDEX/N); join the shards with `merge`")
-    parser.add_argument("--watch", metavar="FOLDER", default=str(runner.LIBRARY),
-                        help="stop grading if a file under FOLDER changes (a learner's code rewriting the course "
-                             "every kernel imports); default: %(default)s; 'none' turns it off")
+    parser.add_argument(
+        "--results",
+        metavar="DIR",
+        help="save each submission's result here as soon as it is graded (default: OUT.results/ "
+        "beside --json, else beside --csv)",
+    )
+    parser.add_argument(
+        "--resume",
+        action="store_true",
+        help="skip the submissions whose result is already saved (same file, same solution)",
+    )
+    parser.add_argument(
+        "--jobs",
+        type=_positive(int),
+        default=None,
+        metavar="N",
+        help="grade N submissions at once (default: the usable cores, at most as many kernels "
+        "as fit in the available memory at --memory each)",
+    )
+    parser.add_argument(
+        "--shard",
+        type=_shard,
+        default=None,
+        metavar="I/N",
+        help="grade only every N-th submission from the I-th (0-based; e.g. $SLURM_ARRAY_TASK_ID/N "
+        "or $JOB_COMPLETION_INDEX/N); join the shards with `merge`",
+    )
+    parser.add_argument(
+        "--watch",
+        metavar="FOLDER",
+        default=str(runner.LIBRARY),
+        help="stop grading if a file under FOLDER changes (a learner's code rewriting the course "
+        "every kernel imports); default: %(default)s; 'none' turns it off",
+    )
     _add_limits(parser)
     return parser
 
 
 def _limits(args) -> Limits:
-    return Limits(cell_seconds=args.timeout, notebook_seconds=args.notebook_timeout, memory_mib=args.memory,
-                  cpu_seconds=args.cpu_time, fast=args.fast)
+    return Limits(
+        cell_seconds=args.timeout,
+        notebook_seconds=args.notebook_timeout,
+        memory_mib=args.memory,
+        cpu_seconds=args.cpu_time,
+        scratch_mib=args.scratch,
+        fast=args.fast,
+    )
+
+
+def _sandbox(args):
+    """The checked sandbox of ``--sandbox``; its description (what is not contained, without one) on stderr."""
+    sandbox = make_sandbox(args.sandbox, args.container_image, args.memory)
+    print(f"grading: {sandbox.describe()}", file=sys.stderr, flush=True)
+    return sandbox
 
 
 def _results_folder(args) -> Path | None:
@@ -126,7 +221,10 @@ def _check_outputs(args, inputs) -> None:
         files.check_writable(output, inputs=inputs, what=option)
     if len(outputs) == 2 and outputs["--json"].resolve() == outputs["--csv"].resolve():
         raise UsageError(f"--json and --csv name the same file {args.json}")
-    for option, folder in (("--feedback", getattr(args, "feedback", None)), ("--results", getattr(args, "results", None))):
+    for option, folder in (
+        ("--feedback", getattr(args, "feedback", None)),
+        ("--results", getattr(args, "results", None)),
+    ):
         if folder and Path(folder).exists() and not Path(folder).is_dir():
             raise UsageError(f"{option} {folder} is a file, not a folder")
 
@@ -147,15 +245,26 @@ def grade_command(argv: list[str]) -> int:
     try:
         paths = collect_submissions(args.submissions)
         solutions = Solutions(args.solutions)
-        submissions = read_submissions(paths, solutions)      # all read before the first kernel starts
+        submissions = read_submissions(paths, solutions)  # all read before the first kernel starts
         _check_outputs(args, paths)
         folder = _results_folder(args)
         store = ResultStore(folder) if folder else None
+        if args.resume and store is None:
+            raise UsageError("--resume needs a results folder (--results, or --json/--csv to derive it from)")
         selected = runner.select_shard(submissions, args.shard)
         jobs = args.jobs or runner.default_jobs(limits)
         watch = None if args.watch.lower() == "none" else Path(args.watch)
-        results = runner.grade_all(selected, limits, jobs=jobs, store=store, resume=args.resume,
-                                   on_result=lambda result: print(format_table([result]), flush=True), watch=watch)
+        sandbox = _sandbox(args)
+        results = runner.grade_all(
+            selected,
+            limits,
+            jobs=jobs,
+            store=store,
+            resume=args.resume,
+            on_result=lambda result: print(format_table([result]), flush=True),
+            watch=watch,
+            sandbox=sandbox,
+        )
         _write_outputs(args, results)
     except (CourseError, OSError) as error:
         return report(error)
@@ -163,9 +272,11 @@ def grade_command(argv: list[str]) -> int:
 
 
 def merge_command(argv: list[str]) -> int:
-    parser = argparse.ArgumentParser(prog="python -m utils.grade merge",
-                                     description="Join the results folders of several shards into one JSON, "
-                                                 "gradebook and feedback set (sorted by submission).")
+    parser = argparse.ArgumentParser(
+        prog="python -m utils.grade merge",
+        description="Join the results folders of several shards into one JSON, "
+        "gradebook and feedback set (sorted by submission).",
+    )
     parser.add_argument("folders", nargs="+", metavar="RESULTS_DIR")
     _add_outputs(parser)
     args = parser.parse_args(argv)
@@ -180,14 +291,29 @@ def merge_command(argv: list[str]) -> int:
 
 
 def gradescope_command(argv: list[str]) -> int:
-    parser = argparse.ArgumentParser(prog="python -m utils.grade gradescope",
-                                     description="Write a Gradescope autograder zip (setup.sh, run_autograder, "
-                                                 "the course library and the solution notebooks).")
+    parser = argparse.ArgumentParser(
+        prog="python -m utils.grade gradescope",
+        description="Write a Gradescope autograder zip (setup.sh, run_autograder, "
+        "the course library and the solution notebooks).",
+    )
     parser.add_argument("out", metavar="OUT.zip")
     _add_limits(parser)
     args = parser.parse_args(argv)
-    options = ["--timeout", f"{args.timeout:g}", "--notebook-timeout", f"{args.notebook_timeout:g}",
-               "--memory", str(args.memory), "--fast" if args.fast else "--no-fast"]
+    options = [
+        "--timeout",
+        f"{args.timeout:g}",
+        "--notebook-timeout",
+        f"{args.notebook_timeout:g}",
+        "--memory",
+        str(args.memory),
+        "--scratch",
+        str(args.scratch),
+        "--fast" if args.fast else "--no-fast",
+        "--sandbox",
+        args.sandbox,
+    ]
+    if args.container_image:
+        options += ["--container-image", args.container_image]
     if args.cpu_time:
         options += ["--cpu-time", str(args.cpu_time)]
     try:
@@ -199,12 +325,14 @@ def gradescope_command(argv: list[str]) -> int:
 
 
 def gradescope_run_command(argv: list[str]) -> int:
-    parser = argparse.ArgumentParser(prog="python -m utils.grade gradescope-run",
-                                     description="Inside Gradescope: grade ROOT/submission, write ROOT/results/results.json.")
+    parser = argparse.ArgumentParser(
+        prog="python -m utils.grade gradescope-run",
+        description="Inside Gradescope: grade ROOT/submission, write ROOT/results/results.json.",
+    )
     parser.add_argument("--root", default="/autograder")
     _add_limits(parser)
     args = parser.parse_args(argv)
-    document = gradescope.run(args.root, args.solutions, _limits(args))
+    document = gradescope.run(args.root, args.solutions, _limits(args), args.sandbox, args.container_image)
     print(document["output"])
     return 0
 
@@ -217,7 +345,8 @@ def main(argv: list[str] | None = None) -> int:
     """
     argv = list(sys.argv[1:] if argv is None else argv)
     if argv and argv[0] in SUBCOMMANDS:
-        command = {"merge": merge_command, "gradescope": gradescope_command,
-                   "gradescope-run": gradescope_run_command}[argv[0]]
+        command = {"merge": merge_command, "gradescope": gradescope_command, "gradescope-run": gradescope_run_command}[
+            argv[0]
+        ]
         return command(argv[1:])
     return grade_command(argv)

@@ -7,11 +7,19 @@ learner's files in ``/autograder/submission``; the grade is ``/autograder/result
 (fields: ``score``, ``execution_time``, ``output``, ``tests`` — one per exercise with ``name``,
 ``score``, ``max_score``, ``status``, ``output``, ``visibility``). The zip holds:
 
-* ``setup.sh``: makes a virtual environment in ``/autograder/venv``, installs ``requirements.txt``
-  and runs ``python -m utils.course.prepare`` (fetches and verifies the assets);
-* ``run_autograder``: grades the submitted notebook with ``python -m utils.grade gradescope-run``
-  (the same grader, limits and checks as on the instructor's machine; one submission, one kernel);
-* the course library ``utils/``, ``requirements.txt`` and the solution notebooks (``solutions/``).
+* ``setup.sh``: installs bubblewrap (``apt-get``), makes a virtual environment in
+  ``/autograder/venv``, installs ``requirements.txt`` and runs ``python -m utils.course.prepare``
+  (fetches and verifies the assets);
+* ``run_autograder``: makes ``solutions/`` readable by root only, then grades the submitted
+  notebook with ``python -m utils.grade gradescope-run`` (the same grader, limits and checks as on
+  the instructor's machine; one submission, one kernel in its own sandbox: Gradescope runs
+  ``run_autograder`` as root, the kernel runs as ``nobody`` with no view of ``/autograder`` but
+  the library and the virtual environment, read-only); ``results.json`` is written by the grader
+  after the kernel and its sandbox are gone;
+* the course library ``utils/``, ``requirements.txt``, and ``solutions/``: the solution notebooks
+  **without their solutions** (:func:`grading_copy`: each ``### BEGIN SOLUTION`` region's body is
+  replaced by a ``raise``; the grader needs only the exercises, the check cells and the released
+  cells, which stay as they are).
 
 The root (``/autograder``) and the Python (``/autograder/venv/bin/python``) can be moved with
 ``COURSE_GRADESCOPE_ROOT`` and ``COURSE_GRADESCOPE_PYTHON`` (read by ``run_autograder``, a shell
@@ -33,13 +41,17 @@ import time
 import zipfile
 from pathlib import Path
 
+import nbformat
+
 from utils import config, files
+from utils.course import student
 from utils.course.grading import runner
-from utils.course.grading.assignment import Solutions, read_submissions
+from utils.course.grading.assignment import Assignment, Solutions, read_submissions
 from utils.course.grading.kernel import Limits
 from utils.course.grading.reports import NotebookResult
-from utils.course.grading.text import clean_text
-from utils.errors import CourseError, UsageError
+from utils.course.grading.sandbox import make_sandbox
+from utils.course.grading.text import clean_name, clean_text
+from utils.errors import CourseError, NotebookFormatError, UsageError
 
 #: Gradescope's visibility of each exercise's result: learners see it at once (their hints).
 VISIBILITY = "visible"
@@ -49,6 +61,9 @@ SETUP_SH = """\
 # Gradescope runs this once, as root, when it builds the autograder image.
 set -euo pipefail
 cd /autograder/source
+# Each learner's kernel runs in a bubblewrap sandbox as nobody (docs/GRADING.md).
+command -v bwrap >/dev/null || { apt-get update -qq && apt-get install -y -qq bubblewrap; }
+chmod -R go-rwx /autograder/source/solutions
 python3 -m venv /autograder/venv
 /autograder/venv/bin/python -m pip install --quiet --upgrade pip
 /autograder/venv/bin/python -m pip install --quiet -r requirements.txt
@@ -63,6 +78,7 @@ RUN_AUTOGRADER = """\
 set -uo pipefail
 ROOT="${COURSE_GRADESCOPE_ROOT:-/autograder}"
 PYTHON="${COURSE_GRADESCOPE_PYTHON:-$ROOT/venv/bin/python}"
+chmod -R go-rwx "$ROOT/source/solutions"       # the grader's only: the kernel runs as another user
 cd "$ROOT/source"
 exec "$PYTHON" -m utils.grade gradescope-run --root "$ROOT" --solutions "$ROOT/source/solutions" %(options)s
 """
@@ -77,35 +93,59 @@ def results_document(result: NotebookResult | None, seconds: float, problem: str
         problem: why it could not be graded (shown to the learner).
     """
     if result is None:
-        return {"score": 0.0, "execution_time": round(seconds, 1), "output": problem,
-                "visibility": VISIBILITY, "stdout_visibility": "hidden", "tests": []}
-    tests = [{"name": f"{result.notebook}: {name}", "score": exercise.points, "max_score": exercise.max_points,
-              "status": "passed" if exercise.status == "passed" else "failed",
-              "output": clean_text(f"{exercise.status}. {exercise.message}".strip()), "visibility": VISIBILITY}
-             for name, exercise in result.exercises.items()]
-    return {"score": result.score, "execution_time": round(seconds, 1),
-            "output": f"{result.notebook}: {result.score:g} / {result.max_score:g} points",
-            "visibility": VISIBILITY, "stdout_visibility": "hidden", "tests": tests}
+        return {
+            "score": 0.0,
+            "execution_time": round(seconds, 1),
+            "output": problem,
+            "visibility": VISIBILITY,
+            "stdout_visibility": "hidden",
+            "tests": [],
+        }
+    tests = [
+        {
+            "name": clean_name(f"{result.notebook}: {name}"),
+            "score": exercise.points,
+            "max_score": exercise.max_points,
+            "status": "passed" if exercise.status == "passed" else "failed",
+            "output": clean_text(f"{exercise.status}. {exercise.message}".strip()),
+            "visibility": VISIBILITY,
+        }
+        for name, exercise in result.exercises.items()
+    ]
+    return {
+        "score": result.score,
+        "execution_time": round(seconds, 1),
+        "output": f"{result.notebook}: {result.score:g} / {result.max_score:g} points",
+        "visibility": VISIBILITY,
+        "stdout_visibility": "hidden",
+        "tests": tests,
+    }
 
 
-def run(root, solutions_folder, limits: Limits | None = None) -> dict:
+def run(root, solutions_folder, limits: Limits | None = None, sandbox: str = "bubblewrap", image: str = "") -> dict:
     """Grade the notebook in ``ROOT/submission`` and write ``ROOT/results/results.json``; returns it.
 
-    A submission that cannot be graded (no notebook, several, not a notebook, not of this course)
-    gets a results.json with score 0 and a message saying why; the grader never exits without one.
+    The kernel runs in a sandbox (``sandbox``, see :func:`~utils.course.grading.sandbox.make_sandbox`);
+    ``results.json`` is written here, after grading returned (every kernel and its sandbox ended).
+    A submission that cannot be graded (no notebook, several, not a notebook, not of this course,
+    no sandbox) gets a results.json with score 0 and a message saying why; the grader never exits
+    without one.
     """
     root = Path(root)
     started = time.monotonic()
     result, problem = None, ""
+    limits = limits or Limits()
     try:
-        found = sorted(path for path in (root / "submission").rglob("*.ipynb")
-                       if ".ipynb_checkpoints" not in path.parts)
+        found = sorted(
+            path for path in (root / "submission").rglob("*.ipynb") if ".ipynb_checkpoints" not in path.parts
+        )
         if len(found) != 1:
             raise UsageError(f"upload exactly one .ipynb notebook (found {len(found)})")
         solutions = Solutions(solutions_folder)
         submissions = read_submissions(found, solutions)
-        result = runner.grade_all(submissions, limits or Limits())[0]
-        result.path = found[0].name
+        chosen = make_sandbox(sandbox, image, limits.memory_mib)
+        result = runner.grade_all(submissions, limits, sandbox=chosen)[0]
+        result.path = clean_name(found[0].name)
     except (CourseError, OSError) as error:
         problem = f"The notebook could not be graded: {clean_text(str(error), 500)}"
     document = results_document(result, time.monotonic() - started, problem)
@@ -113,17 +153,66 @@ def run(root, solutions_folder, limits: Limits | None = None) -> dict:
     return document
 
 
-def _bundle_files(solutions_folder: Path) -> list[tuple[Path, str]]:
-    """(source, name in the zip) of every file the autograder needs besides its two scripts."""
+def grading_copy(source: str) -> str:
+    """A solution cell's source with each solution region's body replaced by one ``raise`` (markers kept).
+
+    What the grader needs of a solution notebook — the exercises and their points (the markers),
+    the check cells, and each cell as learners got it — is unchanged; the solutions are not shipped.
+
+    Example:
+        >>> print(grading_copy("def f():\\n    ### BEGIN SOLUTION (points=2)\\n    return 42\\n    ### END SOLUTION"))
+        def f():
+            ### BEGIN SOLUTION (points=2)
+            raise NotImplementedError("not shipped")
+            ### END SOLUTION
+    """
+    kept, inside = [], False
+    for line in source.split("\n"):
+        marker = line.strip()
+        if marker.startswith(student.BEGIN_SOLUTION):
+            inside = True
+            kept += [line, line[: len(line) - len(line.lstrip())] + 'raise NotImplementedError("not shipped")']
+        elif marker == student.END_SOLUTION:
+            inside = False
+            kept.append(line)
+        elif not inside:
+            kept.append(line)
+    return "\n".join(kept)
+
+
+def _grading_notebook(path: Path) -> str:
+    """The solution notebook at ``path`` without its solutions (:func:`grading_copy`), checked to grade alike.
+
+    Raises:
+        NotebookFormatError: the copy would not give the same exercises, check cells and released cells.
+    """
+    notebook = student.read_notebook(path)
+    original = Assignment.from_notebook(notebook, path.stem, path)
+    for cell in notebook.cells:
+        if cell.cell_type == "code" and student.BEGIN_SOLUTION in cell.source:
+            cell.source = grading_copy(cell.source)
+    copy = Assignment.from_notebook(notebook, path.stem, path)
+    if (copy.exercises, copy.checks, copy.released, copy.exercise_cells) != (
+        original.exercises,
+        original.checks,
+        original.released,
+        original.exercise_cells,
+    ):
+        raise NotebookFormatError(f"{path}: its grading copy (solutions removed) would grade differently")
+    return nbformat.writes(notebook) + "\n"
+
+
+def _bundle_files(solutions_folder: Path) -> list[tuple[Path | str, str]]:
+    """(source file or text, name in the zip) of every file the autograder needs besides its two scripts."""
     repo = config.REPO_ROOT
-    pairs = [(repo / "requirements.txt", "requirements.txt")]
+    pairs: list[tuple[Path | str, str]] = [(repo / "requirements.txt", "requirements.txt")]
     for path in sorted((repo / "utils").rglob("*")):
         if path.is_file() and "__pycache__" not in path.parts and path.suffix != ".pyc":
             pairs.append((path, str(path.relative_to(repo).as_posix())))
     notebooks = sorted(solutions_folder.glob("*.ipynb"))
     if not notebooks:
         raise UsageError(f"solution folder {solutions_folder} holds no *.ipynb notebook")
-    pairs += [(path, f"solutions/{path.name}") for path in notebooks]
+    pairs += [(_grading_notebook(path), f"solutions/{path.name}") for path in notebooks]
     return pairs
 
 
@@ -147,9 +236,14 @@ def build_bundle(out, solutions_folder, options: list[str] | None = None) -> Pat
         with zipfile.ZipFile(temporary, "w", zipfile.ZIP_DEFLATED) as bundle:
             for name, text in (("setup.sh", SETUP_SH), ("run_autograder", RUN_AUTOGRADER % {"options": command})):
                 info = zipfile.ZipInfo(name, date_time=(2020, 1, 1, 0, 0, 0))
-                info.external_attr = 0o100755 << 16          # executable, as Gradescope runs them
+                info.external_attr = 0o100755 << 16  # executable, as Gradescope runs them
                 bundle.writestr(info, text)
             for source, name in pairs:
-                bundle.write(source, name)
+                if isinstance(source, Path):
+                    bundle.write(source, name)
+                else:
+                    info = zipfile.ZipInfo(name, date_time=(2020, 1, 1, 0, 0, 0))
+                    info.external_attr = 0o100600 << 16  # the grader's (root's) only
+                    bundle.writestr(info, source)
 
     return files.write_with(out, write)

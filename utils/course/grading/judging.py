@@ -10,9 +10,11 @@ context and the hidden cases from the seed). Nothing the learner's code can patc
 takes part in that decision; at worst it forges an observation, and a forged observation passes
 only with right answers to cases drawn from a seed chosen after the learner's cells ran.
 
-Hidden-check regions (``### BEGIN HIDDEN CHECKS``) of a check cell run in the kernel and can
-only take points away: they matter when the observation passed, and then an
-``AssertionError`` makes the exercise ``failed``, any other exception ``error``.
+A hidden-check region (``### BEGIN HIDDEN CHECKS``) holds only ``checks.check_<exercise>(...)``
+calls; each became an observation like the visible ones (:func:`~utils.course.grading.plan.observe_source`),
+so hidden checks are judged here too, on cases drawn from the secret seed, and nothing of them is
+decided in the kernel. Code of the check cell itself that raises after its observations can only
+take points away (``AssertionError``: ``failed``, anything else: ``error``).
 
 Example:
     >>> verdicts = Verdicts(["add", "sub"], {"add": 2.0, "sub": 1.0})
@@ -26,18 +28,15 @@ from __future__ import annotations
 
 import dataclasses
 
-from utils import checks
+from utils.checks import EXERCISES, OBSERVATION_LIMIT, STATUSES, Observation, judge
 from utils.course.grading.kernel import Outcome
 from utils.course.grading.plan import AnswerKeyUse, PlannedCell
 from utils.course.grading.text import MESSAGE_LIMIT, clean_text
 
-#: The four statuses of an exercise, best first (the checks' own list when it has one).
-STATUSES = tuple(getattr(checks, "STATUSES", ("passed", "failed", "not attempted", "error")))
-
 
 @dataclasses.dataclass
 class ExerciseResult:
-    """The grade of one exercise (``status`` is one of :data:`STATUSES`)."""
+    """The grade of one exercise (``status`` is one of :data:`utils.checks.STATUSES`)."""
 
     status: str
     points: float
@@ -52,8 +51,7 @@ def answer_keys(exercises) -> dict[str, tuple]:
         >>> answer_keys(["no_such_exercise"])
         {'no_such_exercise': ()}
     """
-    registry = getattr(checks, "EXERCISES", {})
-    return {name: tuple(getattr(registry.get(name), "answer_key", ()) or ()) for name in exercises}
+    return {name: EXERCISES[name].answer_key if name in EXERCISES else () for name in exercises}
 
 
 def judge_observation(exercise: str, payload, token: str, seed: int) -> tuple[str, str]:
@@ -65,45 +63,57 @@ def judge_observation(exercise: str, payload, token: str, seed: int) -> tuple[st
         token: the tag the grader gave this observation.
         seed: the secret seed of the hidden cases.
     """
-    if not (isinstance(payload, dict) and payload.get("token") == token and payload.get("exercise") == exercise
-            and isinstance(payload.get("observation"), str)):
+    if not (
+        isinstance(payload, dict)
+        and payload.get("token") == token
+        and payload.get("exercise") == exercise
+        and isinstance(payload.get("observation"), str)
+    ):
         return "error", f"the check of `{exercise}` published an observation the grader did not ask for"
     text = payload["observation"]
-    limit = getattr(checks, "OBSERVATION_LIMIT", 2_000_000)
-    if len(text) > limit:
-        return "error", f"the observation of `{exercise}` is larger than {limit} characters"
+    if len(text) > OBSERVATION_LIMIT:
+        return "error", f"the observation of `{exercise}` is larger than {OBSERVATION_LIMIT} characters"
     try:
-        observation = checks.Observation.from_json(text)
-    except ValueError as error:          # ObservationInvalid is a ValueError
+        observation = Observation.from_json(text)
+    except ValueError as error:  # ObservationInvalid is a ValueError
         return "error", f"the observation of `{exercise}` is malformed ({clean_text(str(error), 300)})"
-    if getattr(observation, "exercise", None) != exercise or getattr(observation, "seed", None) != seed:
+    if observation.exercise != exercise or observation.seed != seed:
         return "error", f"the observation of `{exercise}` is for another exercise or other cases"
     try:
-        verdict = checks.judge(exercise, observation, seed=seed, grading=True)
+        verdict = judge(exercise, observation, seed=seed, grading=True)
     except Exception as error:  # the grader's own checks failed on this observation: never a pass
-        return "error", f"the grader could not judge `{exercise}` ({type(error).__name__}: {clean_text(str(error), 300)})"
-    status = getattr(verdict, "status", None)
-    if status not in STATUSES:
+        return (
+            "error",
+            f"the grader could not judge `{exercise}` ({type(error).__name__}: {clean_text(str(error), 300)})",
+        )
+    if verdict.status not in STATUSES:
         return "error", f"the check of `{exercise}` gave no valid status"
-    return status, clean_text(getattr(verdict, "message", ""), MESSAGE_LIMIT)
+    return verdict.status, clean_text(verdict.message, MESSAGE_LIMIT)
 
 
 def judge_check_cell(cell: PlannedCell, outcome: Outcome, seed: int) -> list[tuple[str, str, str]]:
     """Verdicts ``(exercise, status, message)`` from a check cell that ran (``outcome.kind`` ok or error).
 
-    Each observation the cell had to publish must be there exactly once, with its token; any
-    other observation published in the cell makes every exercise of the cell an error. When the
-    observation passed and the cell raised, the hidden checks (or something else) failed.
+    Each observation the cell had to publish (its visible and its hidden checks) must be there
+    exactly once, with its token; any other observation published in the cell makes every exercise
+    of the cell an error. When an observation passed and the cell's own code raised, that exercise
+    is ``failed`` (an ``AssertionError``) or ``error``.
     """
     tokens = {token for _, token in cell.observations}
     stray = outcome.payload_count > len(outcome.payloads) or any(
-        not isinstance(payload, dict) or payload.get("token") not in tokens for payload in outcome.payloads)
+        not isinstance(payload, dict) or payload.get("token") not in tokens for payload in outcome.payloads
+    )
     verdicts = []
     for exercise, token in cell.observations:
         mine = [payload for payload in outcome.payloads if isinstance(payload, dict) and payload.get("token") == token]
         if stray or len(mine) > 1:
-            status, message = "error", (f"the check cell of `{exercise}` published {outcome.payload_count} "
-                                        f"observations; only the grader's own one counts, so none does")
+            status, message = (
+                "error",
+                (
+                    f"the check cell of `{exercise}` published {outcome.payload_count} "
+                    f"observations; only the grader's own one counts, so none does"
+                ),
+            )
         elif not mine:
             reason = f": {outcome.error}" if outcome.error else ""
             status, message = "error", f"the check of `{exercise}` did not run{reason}"
@@ -115,11 +125,19 @@ def judge_check_cell(cell: PlannedCell, outcome: Outcome, seed: int) -> list[tup
         what = outcome.error if hidden == "error" else (outcome.error.partition(": ")[2] or "a hidden check failed")
         if not verdicts:
             verdicts.append((cell.exercise, hidden, what))
-        verdicts = [(exercise, hidden, what) if status == "passed" else (exercise, status, message)
-                    for exercise, status, message in verdicts]
+        verdicts = [
+            (exercise, hidden, what) if status == "passed" else (exercise, status, message)
+            for exercise, status, message in verdicts
+        ]
     elif stray and not cell.observations:
-        verdicts.append((cell.exercise, "error", f"the check cell of `{cell.exercise}` published "
-                                                 f"{outcome.payload_count} observations it was not asked for"))
+        verdicts.append(
+            (
+                cell.exercise,
+                "error",
+                f"the check cell of `{cell.exercise}` published "
+                f"{outcome.payload_count} observations it was not asked for",
+            )
+        )
     return verdicts
 
 
@@ -158,12 +176,15 @@ class Verdicts:
         results = {}
         for name in self.exercises:
             status, message = self.status.get(name) or (
-                "error", f"not graded: {stopped or 'no check of this exercise ran'}")
+                "error",
+                f"not graded: {stopped or 'no check of this exercise ran'}",
+            )
             if name in self.answer_key:
                 status, message = "failed", self.answer_key[name]
             elif status == "error" and name in self.learner_errors:
                 message = f"the cell defining `{name}` raised {self.learner_errors[name]}; then {message}"
             points = self.points[name] if status == "passed" else 0.0
-            results[name] = ExerciseResult(status, float(points), float(self.points[name]),
-                                           clean_text(message, MESSAGE_LIMIT))
+            results[name] = ExerciseResult(
+                status, float(points), float(self.points[name]), clean_text(message, MESSAGE_LIMIT)
+            )
         return results

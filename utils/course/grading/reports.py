@@ -3,8 +3,12 @@
 * :class:`ResultStore` writes one JSON file per graded submission into a results folder, atomically
   (:func:`utils.files.write_text`), the moment it is graded: a crash or a kill loses at most the
   submissions in flight, and ``--resume`` skips every submission whose result is there for the
-  same file content and the same solution notebook. ``merge`` joins the folders of several shards.
+  same file content and the same solution notebook. Before a submission's kernel starts, the
+  store marks it in flight (``<name>.inflight``, with how many runs were stopped during it);
+  the mark goes when its result is saved. ``merge`` joins the folders of several shards.
 * :func:`format_table` (stdout), :func:`to_json` (``--json``), :func:`gradebook_rows` (``--csv``).
+  Names from file names are cleaned to one line (:func:`~utils.course.grading.text.clean_name`);
+  a gradebook cell that a spreadsheet would read as a formula gets a leading ``'``.
 * :func:`feedback_page` (``--feedback DIR``): one self-contained HTML page per submission that a
   learner can read: each exercise's status, points and message (hint included) and the learner's
   own code for it — never a hidden check or a line of the solution.
@@ -33,7 +37,7 @@ from pathlib import Path
 
 from utils import files
 from utils.course.grading.judging import STATUSES, ExerciseResult
-from utils.course.grading.text import MESSAGE_LIMIT, clean_text
+from utils.course.grading.text import MESSAGE_LIMIT, clean_name, clean_text, student_id
 from utils.errors import UsageError
 
 #: Version of the per-submission result files (a resumed or merged file of another version is refused).
@@ -76,18 +80,29 @@ class NotebookResult:
 
     def to_dict(self) -> dict:
         """The JSON form (see docs/GRADING.md)."""
-        return {"path": self.path, "notebook": self.notebook, "score": self.score, "max_score": self.max_score,
-                "seconds": round(self.seconds, 1), "peak_memory_mib": round(self.peak_memory_mib, 1),
-                "peak_data_mib": round(self.peak_data_mib, 1),
-                "exercises": {name: dataclasses.asdict(result) for name, result in self.exercises.items()}}
+        return {
+            "path": self.path,
+            "notebook": self.notebook,
+            "score": self.score,
+            "max_score": self.max_score,
+            "seconds": round(self.seconds, 1),
+            "peak_memory_mib": round(self.peak_memory_mib, 1),
+            "peak_data_mib": round(self.peak_data_mib, 1),
+            "exercises": {name: dataclasses.asdict(result) for name, result in self.exercises.items()},
+        }
 
     def to_record(self) -> dict:
         """The per-submission file: the JSON form plus what ``--resume`` and feedback need."""
-        return {"format": RESULT_FORMAT, **self.to_dict(), "digest": self.digest,
-                "solution_digest": self.solution_digest, "code": self.code}
+        return {
+            "format": RESULT_FORMAT,
+            **self.to_dict(),
+            "digest": self.digest,
+            "solution_digest": self.solution_digest,
+            "code": self.code,
+        }
 
     @classmethod
-    def from_record(cls, record, where: str = "result") -> "NotebookResult":
+    def from_record(cls, record, where: str = "result") -> NotebookResult:
         """Read a per-submission file's content back, checking every field.
 
         Raises:
@@ -100,12 +115,24 @@ class NotebookResult:
             for name, value in record["exercises"].items():
                 if value["status"] not in STATUSES:
                     raise ValueError(f"status {str(value['status'])[:40]!r}")
-                exercises[str(name)] = ExerciseResult(value["status"], float(value["points"]), float(value["max_points"]),
-                                                      clean_text(value.get("message", ""), MESSAGE_LIMIT))
+                exercises[str(name)] = ExerciseResult(
+                    value["status"],
+                    float(value["points"]),
+                    float(value["max_points"]),
+                    clean_text(value.get("message", ""), MESSAGE_LIMIT),
+                )
             code = {str(key): clean_text(value, 200_000) for key, value in (record.get("code") or {}).items()}
-            return cls(str(record["path"]), str(record["notebook"]), exercises, float(record.get("seconds", 0)),
-                       float(record.get("peak_memory_mib", 0)), float(record.get("peak_data_mib", 0)),
-                       str(record.get("digest", "")), str(record.get("solution_digest", "")), code)
+            return cls(
+                str(record["path"]),
+                str(record["notebook"]),
+                exercises,
+                float(record.get("seconds", 0)),
+                float(record.get("peak_memory_mib", 0)),
+                float(record.get("peak_data_mib", 0)),
+                str(record.get("digest", "")),
+                str(record.get("solution_digest", "")),
+                code,
+            )
         except (AttributeError, KeyError, TypeError, ValueError) as error:
             raise UsageError(f"{where}: not a grading result ({error})") from None
 
@@ -113,6 +140,7 @@ class NotebookResult:
 # ----------------------------------------------------------------------------------------------
 # Per-submission results: written as they complete, resumed, merged
 # ----------------------------------------------------------------------------------------------
+
 
 def result_name(path: str) -> str:
     """The file name of a submission's result: its readable stem and a hash of its path.
@@ -139,6 +167,29 @@ class ResultStore:
 
     def path_for(self, submission_path: str) -> Path:
         return self.folder / result_name(submission_path)
+
+    def _in_flight_path(self, submission_path: str) -> Path:
+        return self.folder / (result_name(submission_path)[: -len(".json")] + ".inflight")
+
+    def stops(self, submission_path: str, digest: str, solution_digest: str) -> int:
+        """How many runs were stopped while this submission (same bytes, same solution) was in flight."""
+        try:
+            mark = json.loads(self._in_flight_path(submission_path).read_text(encoding="utf-8"))
+            if [mark["path"], mark["digest"], mark["solution_digest"]] == [submission_path, digest, solution_digest]:
+                return max(0, int(mark["stops"]))
+        except (OSError, ValueError, KeyError, TypeError):
+            pass
+        return 0
+
+    def mark_in_flight(self, submission_path: str, digest: str, solution_digest: str, stops: int = 0) -> None:
+        """Mark a submission in flight before its kernel starts: were the run stopped now, it would be
+        the ``stops + 1``-th time."""
+        mark = {"path": submission_path, "digest": digest, "solution_digest": solution_digest, "stops": stops + 1}
+        files.write_text(self._in_flight_path(submission_path), json.dumps(mark) + "\n")
+
+    def clear_in_flight(self, submission_path: str) -> None:
+        """Remove the in-flight mark (its result is saved)."""
+        self._in_flight_path(submission_path).unlink(missing_ok=True)
 
     def save(self, result: NotebookResult) -> Path:
         """Write one result atomically (a reader never sees half a file)."""
@@ -199,6 +250,7 @@ def merge(folders: list) -> list[NotebookResult]:
 # Table, JSON, gradebook
 # ----------------------------------------------------------------------------------------------
 
+
 def _number(value: float) -> str:
     return f"{value:g}"
 
@@ -210,16 +262,20 @@ def format_table(results: list[NotebookResult], width: int = 100) -> str:
     """
     lines = []
     for result in results:
-        lines.append(f"{clean_text(result.path, 300)}  ({result.notebook})  "
-                     f"{_number(result.score)} / {_number(result.max_score)} points")
+        lines.append(
+            f"{clean_name(result.path)}  ({clean_name(result.notebook)})  "
+            f"{_number(result.score)} / {_number(result.max_score)} points"
+        )
         name_width = max((len(name) for name in result.exercises), default=0)
         status_width = max((len(exercise.status) for exercise in result.exercises.values()), default=0)
         for name, exercise in result.exercises.items():
             first_line = clean_text(exercise.message).strip().split("\n")[0] if exercise.message else ""
             if len(first_line) > width:
-                first_line = first_line[:width - 3] + "..."
-            row = (f"  {name:{name_width}}  {exercise.status:{status_width}}  "
-                   f"{_number(exercise.points)} / {_number(exercise.max_points)}")
+                first_line = first_line[: width - 3] + "..."
+            row = (
+                f"  {clean_name(name):{name_width}}  {exercise.status:{status_width}}  "
+                f"{_number(exercise.points)} / {_number(exercise.max_points)}"
+            )
             lines.append(f"{row}  {first_line}".rstrip())
     return "\n".join(lines)
 
@@ -230,8 +286,23 @@ def to_json(results: list[NotebookResult]) -> dict:
 
 
 def student_name(path: str) -> str:
-    """The learner's identifier in the gradebook: the submission's file stem (name files by login or e-mail)."""
-    return Path(path).stem
+    """The learner's identifier in the gradebook: the submission's file stem, cleaned to one line
+    (:func:`~utils.course.grading.text.student_id`; name files by login or e-mail)."""
+    return student_id(path)
+
+
+#: First characters that make a spreadsheet read a cell as a formula (and tab/CR, which some strip first).
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def spreadsheet_safe(text: str) -> str:
+    """``text`` as a spreadsheet shows it, never as a formula: a leading ``'`` where it would start one.
+
+    Example:
+        >>> spreadsheet_safe("=2+5+cmd|' /C calc'!A0"), spreadsheet_safe("alice")
+        ("'=2+5+cmd|' /C calc'!A0", 'alice')
+    """
+    return "'" + text if text.startswith(FORMULA_STARTS) else text
 
 
 def gradebook_rows(results: list[NotebookResult]) -> list[list[str]]:
@@ -239,7 +310,11 @@ def gradebook_rows(results: list[NotebookResult]) -> list[list[str]]:
 
     Columns: ``student`` (the file stem, see :func:`student_name`), ``submission``, ``notebook``,
     ``score``, ``max_score``, then the exercises (``notebook/exercise`` when the submissions belong
-    to several notebooks). An exercise a submission does not have is an empty cell.
+    to several notebooks). An exercise a submission does not have is an empty cell. Every text
+    cell is one line and never a formula (:func:`spreadsheet_safe`).
+
+    Raises:
+        UsageError: two submissions of one notebook have the same student id (both are named).
 
     Example:
         >>> result = NotebookResult("bob.ipynb", "06_x", {"a": ExerciseResult("failed", 0.0, 1.0),
@@ -249,17 +324,35 @@ def gradebook_rows(results: list[NotebookResult]) -> list[list[str]]:
     """
     several = len({result.notebook for result in results}) > 1
     columns: list[str] = []
+    owners: dict[tuple[str, str], str] = {}
     for result in results:
+        key = (student_name(result.path), result.notebook)
+        if key in owners:
+            raise UsageError(
+                f"two submissions of {clean_name(result.notebook)} have the student id {key[0]!r}: "
+                f"{clean_name(owners[key])} and {clean_name(result.path)}; rename one (the gradebook has "
+                f"one row per student and notebook)"
+            )
+        owners[key] = result.path
         for name in result.exercises:
             column = f"{result.notebook}/{name}" if several else name
             if column not in columns:
                 columns.append(column)
-    rows = [["student", "submission", "notebook", "score", "max_score"] + columns]
+    rows = [
+        ["student", "submission", "notebook", "score", "max_score"]
+        + [spreadsheet_safe(clean_name(column)) for column in columns]
+    ]
     for result in results:
-        points = {(f"{result.notebook}/{name}" if several else name): _number(exercise.points)
-                  for name, exercise in result.exercises.items()}
-        rows.append([student_name(result.path), result.path, result.notebook, _number(result.score),
-                     _number(result.max_score)] + [points.get(column, "") for column in columns])
+        points = {
+            (f"{result.notebook}/{name}" if several else name): _number(exercise.points)
+            for name, exercise in result.exercises.items()
+        }
+        text = [student_name(result.path), clean_name(result.path), clean_name(result.notebook)]
+        rows.append(
+            [spreadsheet_safe(cell) for cell in text]
+            + [_number(result.score), _number(result.max_score)]
+            + [points.get(column, "") for column in columns]
+        )
     return rows
 
 
@@ -279,14 +372,19 @@ def write_json(path, results: list[NotebookResult]) -> Path:
 # Feedback pages
 # ----------------------------------------------------------------------------------------------
 
-_STYLE = ("body{font-family:system-ui,sans-serif;max-width:60rem;margin:2rem auto;padding:0 1rem;color:#222}"
-          "h1{font-size:1.4rem}section{border:1px solid #ccc;border-radius:6px;margin:1rem 0;padding:.5rem 1rem}"
-          ".passed{color:#126b12}.failed,.error{color:#a11}.not-attempted{color:#8a5a00}"
-          "pre{background:#f6f6f6;padding:.6rem;overflow-x:auto;white-space:pre-wrap}")
+_STYLE = (
+    "body{font-family:system-ui,sans-serif;max-width:60rem;margin:2rem auto;padding:0 1rem;color:#222}"
+    "h1{font-size:1.4rem}section{border:1px solid #ccc;border-radius:6px;margin:1rem 0;padding:.5rem 1rem}"
+    ".passed{color:#126b12}.failed,.error{color:#a11}.not-attempted{color:#8a5a00}"
+    "pre{background:#f6f6f6;padding:.6rem;overflow-x:auto;white-space:pre-wrap}"
+)
 
-_STATUS_TEXT = {"passed": "passed", "failed": "failed: the check found a wrong result",
-                "not attempted": "not attempted: the stub is still there",
-                "error": "error: your code raised, ran out of time or memory, or could not be checked"}
+_STATUS_TEXT = {
+    "passed": "passed",
+    "failed": "failed: the check found a wrong result",
+    "not attempted": "not attempted: the stub is still there",
+    "error": "error: your code raised, ran out of time or memory, or could not be checked",
+}
 
 
 def feedback_page(result: NotebookResult) -> str:
@@ -299,21 +397,29 @@ def feedback_page(result: NotebookResult) -> str:
         True
     """
     escape = html.escape
-    parts = ["<!DOCTYPE html>", '<html lang="en"><head><meta charset="utf-8">',
-             f"<title>Feedback: {escape(result.notebook)}</title><style>{_STYLE}</style></head><body>",
-             f"<h1>{escape(result.notebook)}: {_number(result.score)} / {_number(result.max_score)} points</h1>",
-             f"<p>Submission <code>{escape(Path(result.path).name)}</code>. Each exercise earns its points when "
-             f"every check of it passes, hidden cases included; otherwise 0.</p>"]
+    parts = [
+        "<!DOCTYPE html>",
+        '<html lang="en"><head><meta charset="utf-8">',
+        f"<title>Feedback: {escape(result.notebook)}</title><style>{_STYLE}</style></head><body>",
+        f"<h1>{escape(result.notebook)}: {_number(result.score)} / {_number(result.max_score)} points</h1>",
+        f"<p>Submission <code>{escape(clean_name(Path(result.path).name))}</code>. Each exercise earns its points when "
+        f"every check of it passes, hidden cases included; otherwise 0.</p>",
+    ]
     for name, exercise in result.exercises.items():
         css = exercise.status.replace(" ", "-")
-        parts.append(f'<section><h2><code>{escape(name)}</code> <span class="{escape(css)}">'
-                     f"{escape(_STATUS_TEXT.get(exercise.status, exercise.status))}</span> "
-                     f"({_number(exercise.points)} / {_number(exercise.max_points)})</h2>")
+        parts.append(
+            f'<section><h2><code>{escape(name)}</code> <span class="{escape(css)}">'
+            f"{escape(_STATUS_TEXT.get(exercise.status, exercise.status))}</span> "
+            f"({_number(exercise.points)} / {_number(exercise.max_points)})</h2>"
+        )
         if exercise.message:
             parts.append(f"<h3>What the check says</h3><pre>{escape(clean_text(exercise.message))}</pre>")
         code = result.code.get(name)
-        parts.append(f"<h3>Your code</h3><pre>{escape(code)}</pre>" if code else
-                     "<p>Your notebook has no cell defining this exercise.</p>")
+        parts.append(
+            f"<h3>Your code</h3><pre>{escape(code)}</pre>"
+            if code
+            else "<p>Your notebook has no cell defining this exercise.</p>"
+        )
         parts.append("</section>")
     parts.append("</body></html>")
     return "\n".join(parts) + "\n"
@@ -321,4 +427,4 @@ def feedback_page(result: NotebookResult) -> str:
 
 def write_feedback(folder, result: NotebookResult) -> Path:
     """Write ``<folder>/<result name>.html`` atomically; returns its path."""
-    return files.write_text(Path(folder) / (result_name(result.path)[:-len(".json")] + ".html"), feedback_page(result))
+    return files.write_text(Path(folder) / (result_name(result.path)[: -len(".json")] + ".html"), feedback_page(result))

@@ -15,11 +15,12 @@ beside running them, in two steps kept apart so both editions render from one ex
    notebook shows it (:func:`utils.course.student.stub_source`: solution regions become the
    ``# YOUR CODE HERE`` stub, hidden checks disappear) *with the outputs the solution produced*;
    the **instructor** edition shows the solutions. An index page (what the course is, one line
-   and one thumbnail per notebook, how to run it) and the README's measured results complete it.
+   and one thumbnail per notebook, how to run it) and the documentation pages of ``docs/`` that
+   :data:`DOC_PAGES` lists (measured results, the library, errors, ...) complete it.
 
 Everything a page needs is in the site folder, so it reads the same from a USB stick with no
 network: MathJax 2.7 from the ``jupyter-server-mathjax`` package is copied into ``mathjax/``,
-widgets (tqdm's progress bars) are drawn as static HTML from their saved state
+widgets (tqdm's progress bars and the notebooks' controls) are drawn as static HTML from their saved state
 (:mod:`utils.course.site.widgets`), images are embedded or copied, and the template loads no
 require.js, web font or CDN script.
 
@@ -77,6 +78,20 @@ MATHJAX_URL = "mathjax/MathJax.js?config=TeX-AMS-MML_HTMLorMML-full,Safe"
 
 #: Largest thumbnail on the index page, in pixels (width, height).
 THUMBNAIL_SIZE = (360, 240)
+
+#: The documentation pages shown after the notebooks, in this order: (file in ``docs/``, page,
+#: label in the navigation bar). The README links each of them; their links to one another, to
+#: the README (the index page) and to their headings become links inside the site.
+DOC_PAGES = (
+    ("NOTEBOOKS.md", "notebooks.html", "Notebooks in detail"),
+    ("RESULTS.md", "results.html", "Measured results"),
+    ("LIBRARY.md", "library.html", "Library"),
+    ("ASSETS.md", "assets.html", "Weights and data"),
+    ("ERRORS.md", "errors.html", "Errors"),
+    ("SUPPORTED_SYSTEMS.md", "systems.html", "Systems"),
+    ("TEACHING.md", "teaching.html", "Teaching"),
+    ("TESTING.md", "testing.html", "Tests"),
+)
 
 _HERE = Path(__file__).resolve().parent
 _TEMPLATES = _HERE / "templates"
@@ -231,14 +246,15 @@ def _first_heading(notebook) -> str | None:
 
 def _one_line(notebook) -> str:
     """The first sentence of the notebook's introduction: its first paragraph of prose, leaving
-    out headings, the table of contents (``**Contents.**``), lists, tables and HTML, and the
-    ``**Introduction.**`` label."""
+    out headings, the table of contents (``**Contents.**``) and its ``**Estimated time:**`` line,
+    lists, tables and HTML, and the ``**Introduction.**`` label."""
     for cell in notebook.cells:
         if cell.cell_type != "markdown":
             continue
         for paragraph in re.split(r"\n\s*\n", cell.source):
             text = " ".join(paragraph.split())
-            if not text or text.startswith(("#", "**Contents", "* ", "- ", "1.", "|", "<", "!", "$$")):
+            if not text or text.startswith(("#", "**Contents", "**Estimated time", "* ", "- ", "1.", "|", "<", "!",
+                                            "$$")):
                 continue
             text = re.sub(r"^\*\*Introduction\.\*\*\s*", "", text)
             match = re.match(r"(.+?[.!?:])(\s|$)", text)
@@ -268,12 +284,6 @@ def _thumbnail(notebook, target: Path) -> bool:
     return True
 
 
-def _readme_section(readme: str, heading: str) -> str:
-    """The text under ``## heading`` up to the next ``## `` heading (empty when absent)."""
-    match = re.search(rf"^## {re.escape(heading)}\s*$(.*?)(?=^## |\Z)", readme, re.M | re.S)
-    return match.group(1).strip() if match else ""
-
-
 def _readme_intro(readme: str) -> tuple[str, str]:
     """The README's title and its introduction (before the first ``## ``), minus sentences about
     "below" (they point into the README, not into the site)."""
@@ -285,25 +295,88 @@ def _readme_intro(readme: str) -> tuple[str, str]:
     return title, "\n\n".join(blocks)
 
 
-def _site_links(markdown: str, source_root: Path, site: Path, anchors: set[str]) -> str:
-    """Rewrite a README excerpt's links for the site: images copied into ``images/readme/``,
-    links to pages the site does not have turned into plain text naming the repository file."""
+def _doc_page(text: str, fallback: str) -> tuple[str, str]:
+    """A documentation page's title (its ``# `` heading, else ``fallback``) and the rest of its text."""
+    match = re.search(r"^# (.+)$", text, re.M)
+    if not match:
+        return fallback, text.strip()
+    return match.group(1).strip(), text[match.end():].strip()
+
+
+def github_anchor(heading: str) -> str:
+    """The anchor GitHub gives a markdown heading: the project's links use it.
+
+    Example:
+        >>> github_anchor("The course site (`utils/course/site/`)")
+        'the-course-site-utilscoursesite'
+    """
+    return re.sub(r"[^\w\- ]", "", heading.strip().lower()).replace(" ", "-")
+
+
+def anchored(markdown: str) -> tuple[str, set[str]]:
+    r"""The markdown with an anchor named as GitHub names it in every heading, and those anchors.
+
+    nbconvert gives a page's headings no id (the site leaves out its anchor links), so the
+    README's and the docs pages' links to a heading (``ASSETS.md#from-python``) need one.
+    Headings inside code blocks are left alone.
+
+    Example:
+        >>> anchored("## From Python\n```bash\n# a comment\n```")
+        ('## <a id="from-python"></a>From Python\n```bash\n# a comment\n```', {'from-python'})
+    """
+    lines, names, fenced = [], set(), False
+    for line in markdown.split("\n"):
+        if re.match(r"^\s*(```|~~~)", line):
+            fenced = not fenced
+        match = None if fenced else re.match(r"^(#{1,6}\s+)(.+?)\s*#*\s*$", line)
+        if match and github_anchor(match.group(2)) not in names:
+            name = github_anchor(match.group(2))
+            names.add(name)
+            line = f'{match.group(1)}<a id="{name}"></a>{match.group(2)}'
+        lines.append(line)
+    return "\n".join(lines), names
+
+
+def _site_links(markdown: str, source: Path, site: Path, pages: dict[Path, tuple[str, set[str]]]) -> str:
+    """Rewrite the links of the README's or a docs page's text for the site.
+
+    Images are copied into ``images/docs/``; a link to a markdown file the site shows as a page,
+    or to one of its headings, becomes a link to that page and heading; any other relative link
+    becomes plain text naming the repository file.
+
+    Args:
+        markdown: the text.
+        source: the markdown file it comes from (relative links start from its folder).
+        site: the site folder.
+        pages: resolved path of each markdown file the site shows -> (its page, its :func:`anchored` names).
+
+    Returns:
+        The text with its links rewritten.
+    """
 
     def replace(match):
         bang, text, target = match.groups()
-        if re.match(r"^[a-z]+://", target):
+        if re.match(r"^[a-z]+:", target):
             return match.group(0)
+        path_part, _, fragment = target.partition("#")
+        resolved = (source.parent / path_part).resolve() if path_part else source.resolve()
         if bang:
-            source = (source_root / target).resolve()
-            if not source.is_file():
+            if not resolved.is_file():
                 return text
-            copied = site / "images" / "readme" / source.name
+            copied = site / "images" / "docs" / resolved.name
             copied.parent.mkdir(parents=True, exist_ok=True)
-            shutil.copyfile(source, copied)
-            return f"![{text}](images/readme/{source.name})"
-        if target.startswith("#"):
-            return match.group(0) if target[1:] in anchors else text
-        return f"{text} (`{target}` in the repository)"
+            shutil.copyfile(resolved, copied)
+            return f"![{text}](images/docs/{resolved.name})"
+        if resolved in pages:
+            page, names = pages[resolved]
+            return f"[{text}]({page}#{fragment})" if fragment in names else f"[{text}]({page})"
+        try:
+            shown = resolved.relative_to(config.REPO_ROOT).as_posix()
+        except ValueError:  # a file outside the checkout: named as the link wrote it
+            shown = path_part
+        if text.strip("`") in (shown, target):
+            return f"`{shown}` (in the repository)"
+        return f"{text} (`{shown}` in the repository)"
 
     return _LINK.sub(replace, markdown)
 
@@ -354,8 +427,8 @@ def _exporter() -> HTMLExporter:
 
 
 def render_site(executed: list[Path], out_dir: Path, audience: str, notebooks_dir: Path,
-                readme: Path | None = None, log=print) -> list[Path]:
-    """Render executed notebooks, an index and the measured results into a static site.
+                readme: Path | None = None, log=print, docs_dir: Path | None = None) -> list[Path]:
+    """Render executed notebooks, an index and the documentation pages into a static site.
 
     Args:
         executed: executed solution notebooks (from :func:`execute_notebooks`), in course order.
@@ -363,8 +436,9 @@ def render_site(executed: list[Path], out_dir: Path, audience: str, notebooks_di
         audience: ``"learner"`` (student sources, no solution, no hidden check) or
             ``"instructor"`` (solutions shown).
         notebooks_dir: the solution notebooks' folder (its ``images/`` is copied along).
-        readme: the README whose introduction and "Measured results" the site shows.
+        readme: the README whose introduction the index page shows.
         log: where to print one summary line.
+        docs_dir: the folder of the :data:`DOC_PAGES` (default ``docs/``; a page it lacks is left out).
 
     Returns:
         The HTML pages written, index first.
@@ -378,6 +452,8 @@ def render_site(executed: list[Path], out_dir: Path, audience: str, notebooks_di
     out_dir, notebooks_dir = Path(out_dir), Path(notebooks_dir)
     readme = Path(readme) if readme else config.REPO_ROOT / "README.md"
     readme_text = readme.read_text(encoding="utf-8") if readme.is_file() else ""
+    docs_dir = Path(docs_dir) if docs_dir else config.REPO_ROOT / "docs"
+    docs = [(docs_dir / name, page, label) for name, page, label in DOC_PAGES if (docs_dir / name).is_file()]
     notebooks = [student.read_notebook(path) for path in executed]
     modes = {notebook.metadata.get("course_site", {}).get("mode", "unknown") for notebook in notebooks}
     mode = modes.pop() if len(modes) == 1 else "mixed"
@@ -389,12 +465,17 @@ def render_site(executed: list[Path], out_dir: Path, audience: str, notebooks_di
         shutil.copytree(notebooks_dir / "images", out_dir / "images", dirs_exist_ok=True)
 
     course_title, intro = _readme_intro(readme_text)
-    results = _readme_section(readme_text, "Measured results")
+    doc_texts = {}
+    for path, _, label in docs:
+        title, body = _doc_page(path.read_text(encoding="utf-8"), label)
+        doc_texts[path] = (title, *anchored(body))
     entries = [{"href": page_name(path), "label": path.name[:2],
                 "title": _first_heading(notebook) or path.stem} for path, notebook in zip(executed, notebooks)]
-    pages = [{"href": "index.html", "label": "Home", "title": "Home"}, *entries]
-    if results:
-        pages.append({"href": "results.html", "label": "Measured results", "title": "Measured results"})
+    doc_entries = [{"href": page, "label": label, "title": doc_texts[path][0]} for path, page, label in docs]
+    pages = [{"href": "index.html", "label": "Home", "title": "Home"}, *entries, *doc_entries]
+    # Links between the README and the docs pages stay inside the site, headings included.
+    linked = {readme.resolve(): ("index.html", anchored("## The notebooks\n## How to run it")[1])}
+    linked.update({path.resolve(): (page, doc_texts[path][2]) for path, page, _ in docs})
 
     edition = "Learner edition" if audience == "learner" else "Instructor edition (solutions shown)"
     built = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
@@ -437,7 +518,7 @@ def render_site(executed: list[Path], out_dir: Path, audience: str, notebooks_di
               + (": each exercise shows the `# YOUR CODE HERE` stub you will fill in, and the output "
                  "below it is what the finished solution printed. " if audience == "learner" else
                  ", with its solutions. ")
-              + "To run the notebooks yourself, on a machine with Python 3.10+ and `make`:\n\n"
+              + "To run the notebooks yourself, on a machine with Python 3.11–3.13 and `make`:\n\n"
                 "```bash\n"
                 "make setup                              # virtual environment, weights, data sets\n"
                 "make students                           # the exercise versions, in notebooks/student/\n"
@@ -446,28 +527,30 @@ def render_site(executed: list[Path], out_dir: Path, audience: str, notebooks_di
                 "Write your code in place of each stub, run the cell, then run the check cell below it. "
                 "`COURSE_FAST=1` runs every notebook in fast mode (fewer steps, smaller images) "
                 "in about half a minute each on two CPU cores.")
-    index_sources = [f"# {course_title}\n\n{_site_links(intro, readme.parent, out_dir, anchors=set())}",
+    more = "".join(f"\n- [{entry['title']}]({entry['href']})" for entry in doc_entries)
+    index_sources = [f"# {course_title}\n\n{_site_links(intro, readme, out_dir, linked)}",
                      "## The notebooks\n\n<div class=\"course-cards\">" + "".join(cards) + "</div>",
-                     how_to]
+                     how_to] + ([f"## More about the course\n{more}"] if more else [])
+    index_sources = [anchored(source)[0] for source in index_sources]
     write_page(0, _markdown_notebook(course_title, index_sources))
 
-    bars = 0
+    widgets_drawn = 0
     for number, notebook in enumerate(notebooks, start=1):
         shown = learner_notebook(notebook) if audience == "learner" else notebook
         shown, drawn = widgets.render_widgets_static(shown)
-        bars += drawn
+        widgets_drawn += drawn
         write_page(number, shown)
 
-    if results:
-        text = _site_links(results, readme.parent, out_dir, anchors=set())
-        # The README's figures, measured by the benchmarks: not this build's, so no fast-mode banner.
-        write_page(len(pages) - 1, _markdown_notebook("Measured results", [f"# Measured results\n\n{text}"]),
-                   executed_here=False)
+    for number, (path, _, _) in enumerate(docs, start=len(notebooks) + 1):
+        title, body, _ = doc_texts[path]
+        text = _site_links(body, path, out_dir, linked)
+        # Written pages (measured results...), not this build's outputs: no fast-mode banner.
+        write_page(number, _markdown_notebook(title, [f"# {title}\n\n{text}"]), executed_here=False)
 
     files.write_text(out_dir / MARKER, json.dumps(
         {"generator": "utils.course.site", "audience": audience, "mode": mode, "built": built,
          "pages": [page["href"] for page in pages]}, indent=1) + "\n")
-    log(f"site: {audience} edition: {len(written)} pages, {bars} progress bars drawn, "
+    log(f"site: {audience} edition: {len(written)} pages, {widgets_drawn} widgets drawn from their saved state, "
         f"in {out_dir}")
     return written
 

@@ -1,4 +1,4 @@
-"""Plain-JSON records of what a learner's function did: the values it returned, the errors it raised.
+"""Values as plain JSON: what a learner's function returned, written in the kernel and read back strictly.
 
 An :class:`Observation` crosses a process boundary in grading: the learner's kernel writes it
 (:meth:`Observation.to_json`) and the grader's own process reads it back
@@ -53,8 +53,20 @@ DEPTH_LIMIT = 24
 #: Most items in one container.
 ITEMS_LIMIT = 10_000
 
-_DTYPES = ("bool", "int8", "int16", "int32", "int64", "uint8", "uint16", "uint32", "uint64", "float16",
-           "float32", "float64")
+_DTYPES = (
+    "bool",
+    "int8",
+    "int16",
+    "int32",
+    "int64",
+    "uint8",
+    "uint16",
+    "uint32",
+    "uint64",
+    "float16",
+    "float32",
+    "float64",
+)
 _NONFINITE = {"nan": math.nan, "inf": math.inf, "-inf": -math.inf}
 
 
@@ -80,7 +92,7 @@ class ObservedTensor:
 
 def _tensor_kind(value: Any) -> str | None:
     module = type(value).__module__ or ""
-    if not (module.startswith("tensorflow") or module.startswith("keras")):
+    if not module.startswith(("tensorflow", "keras")):
         return None
     if not (hasattr(value, "dtype") and hasattr(value, "shape")):
         return None
@@ -94,9 +106,14 @@ def _encode_array(array: np.ndarray) -> dict:
         array = array.astype(np.float32 if array.dtype.kind in "fc" or "bfloat" in str(array.dtype) else np.float64)
     if array.size > ARRAY_LIMIT:
         return {"$oversized": f"an array of shape {tuple(array.shape)} ({array.size} values)"}
-    array = np.array(array, order="C")   # (ascontiguousarray would make a 0-d array 1-d)
-    return {"$array": {"dtype": array.dtype.name, "shape": [int(size) for size in array.shape],
-                       "data": base64.b64encode(array.tobytes()).decode("ascii")}}
+    array = np.array(array, order="C")  # (ascontiguousarray would make a 0-d array 1-d)
+    return {
+        "$array": {
+            "dtype": array.dtype.name,
+            "shape": [int(size) for size in array.shape],
+            "data": base64.b64encode(array.tobytes()).decode("ascii"),
+        }
+    }
 
 
 def encode_value(value: Any, depth: int = 0) -> Any:
@@ -106,10 +123,10 @@ def encode_value(value: Any, depth: int = 0) -> Any:
             return {"$oversized": "a value nested too deeply"}
         if value is None or isinstance(value, (bool, str)):
             if isinstance(value, str) and len(value) > STRING_LIMIT:
-                return value[:STRING_LIMIT - 3] + "..."
+                return value[: STRING_LIMIT - 3] + "..."
             return value
         if isinstance(value, int) and not isinstance(value, bool):
-            return value if abs(value) < 2 ** 63 else {"$object": "int", "repr": "a very large int"}
+            return value if abs(value) < 2**63 else {"$object": "int", "repr": "a very large int"}
         if isinstance(value, float):
             return value if math.isfinite(value) else {"$float": str(value)}
         if isinstance(value, np.generic):
@@ -153,101 +170,117 @@ def _type_label(value: Any) -> str:
 # Reading back: strict
 # ----------------------------------------------------------------------------------------------
 
-def _invalid(message: str):
+
+def refuse(message: str):
+    """Raise :class:`ObservationInvalid` ("malformed observation: ``message``"): the reader's one way to say no."""
     raise ObservationInvalid(f"malformed observation: {message}")
 
 
 def _decode_array(spec: Any) -> np.ndarray:
     if not isinstance(spec, dict) or set(spec) != {"dtype", "shape", "data"}:
-        _invalid("an array needs exactly the keys dtype, shape and data")
+        refuse("an array needs exactly the keys dtype, shape and data")
     dtype, shape, data = spec["dtype"], spec["shape"], spec["data"]
     if dtype not in _DTYPES:
-        _invalid(f"unknown array dtype {str(dtype)[:40]!r}")
-    if (not isinstance(shape, list) or len(shape) > 8
-            or not all(isinstance(size, int) and not isinstance(size, bool) and 0 <= size <= ARRAY_LIMIT
-                       for size in shape)):
-        _invalid("an array's shape must be a list of at most 8 non-negative ints")
+        refuse(f"unknown array dtype {str(dtype)[:40]!r}")
+    if (
+        not isinstance(shape, list)
+        or len(shape) > 8
+        or not all(isinstance(size, int) and not isinstance(size, bool) and 0 <= size <= ARRAY_LIMIT for size in shape)
+    ):
+        refuse("an array's shape must be a list of at most 8 non-negative ints")
     count = int(np.prod(shape, dtype=np.int64)) if shape else 1
     if count > ARRAY_LIMIT:
-        _invalid("an array is larger than the limit")
+        refuse("an array is larger than the limit")
     if not isinstance(data, str):
-        _invalid("an array's data must be a base64 string")
+        refuse("an array's data must be a base64 string")
     try:
         raw = base64.b64decode(data.encode("ascii"), validate=True)
     except (binascii.Error, ValueError, UnicodeEncodeError):
-        _invalid("an array's data is not valid base64")
+        refuse("an array's data is not valid base64")
     itemsize = np.dtype(dtype).itemsize
     if len(raw) != count * itemsize:
-        _invalid(f"an array's data holds {len(raw)} bytes; shape {shape} of {dtype} needs {count * itemsize}")
+        refuse(f"an array's data holds {len(raw)} bytes; shape {shape} of {dtype} needs {count * itemsize}")
     return np.frombuffer(raw, dtype=dtype).reshape(shape).copy()
 
 
 def decode_value(data: Any, depth: int = 0) -> Any:
     """The value :func:`encode_value` encoded; raises :class:`ObservationInvalid` on anything else."""
     if depth > DEPTH_LIMIT:
-        _invalid("values nested too deeply")
+        refuse("values nested too deeply")
     if data is None or isinstance(data, (bool, str)):
         if isinstance(data, str) and len(data) > STRING_LIMIT:
-            _invalid("a string is longer than the limit")
+            refuse("a string is longer than the limit")
         return data
     if isinstance(data, int):
-        if abs(data) >= 2 ** 63:
-            _invalid("an int is out of range")
+        if abs(data) >= 2**63:
+            refuse("an int is out of range")
         return data
     if isinstance(data, float):
         return data
     if not isinstance(data, dict) or len(data) == 0:
-        _invalid(f"unexpected {type(data).__name__} where a value was expected")
+        refuse(f"unexpected {type(data).__name__} where a value was expected")
     tags = [key for key in data if key.startswith("$")]
     if len(tags) != 1:
-        _invalid("a value needs exactly one $tag")
+        refuse("a value needs exactly one $tag")
     tag = tags[0]
-    allowed = {"$float": {"$float"}, "$scalar": {"$scalar", "value"}, "$array": {"$array", "kind"},
-               "$tuple": {"$tuple"}, "$list": {"$list"}, "$dict": {"$dict"}, "$object": {"$object", "repr"},
-               "$oversized": {"$oversized"}}
-    if tag not in allowed or not set(data) <= allowed[tag] or (tag in ("$scalar", "$object") and set(data) != allowed[tag]):
-        _invalid(f"unknown or incomplete value {sorted(data)[:4]}")
+    allowed = {
+        "$float": {"$float"},
+        "$scalar": {"$scalar", "value"},
+        "$array": {"$array", "kind"},
+        "$tuple": {"$tuple"},
+        "$list": {"$list"},
+        "$dict": {"$dict"},
+        "$object": {"$object", "repr"},
+        "$oversized": {"$oversized"},
+    }
+    if (
+        tag not in allowed
+        or not set(data) <= allowed[tag]
+        or (tag in ("$scalar", "$object") and set(data) != allowed[tag])
+    ):
+        refuse(f"unknown or incomplete value {sorted(data)[:4]}")
     body = data[tag]
     if tag == "$float":
         if body not in _NONFINITE:
-            _invalid("$float must be nan, inf or -inf")
+            refuse("$float must be nan, inf or -inf")
         return _NONFINITE[body]
     if tag == "$scalar":
         if body not in _DTYPES:
-            _invalid("unknown scalar dtype")
+            refuse("unknown scalar dtype")
         inner = data["value"]
         if isinstance(inner, dict):
             inner = decode_value(inner, depth + 1)
         if not isinstance(inner, (bool, int, float)):
-            _invalid("a scalar's value must be a number")
+            refuse("a scalar's value must be a number")
         try:
             return np.array(inner).astype(body)[()]
         except (OverflowError, ValueError):
-            _invalid("a scalar's value does not fit its dtype")
+            refuse("a scalar's value does not fit its dtype")
     if tag == "$array":
         array = _decode_array(body)
         if "kind" not in data:
             return array
         kind = data["kind"]
-        if kind not in ("tf.Tensor", "tf.Variable") and not (isinstance(kind, str) and kind.startswith("keras ")
-                                                              and len(kind) < 60):
-            _invalid("unknown tensor kind")
+        if kind not in ("tf.Tensor", "tf.Variable") and not (
+            isinstance(kind, str) and kind.startswith("keras ") and len(kind) < 60
+        ):
+            refuse("unknown tensor kind")
         return ObservedTensor(array, kind)
     if tag in ("$tuple", "$list"):
         if not isinstance(body, list) or len(body) > ITEMS_LIMIT:
-            _invalid(f"{tag} must be a list of at most {ITEMS_LIMIT} items")
+            refuse(f"{tag} must be a list of at most {ITEMS_LIMIT} items")
         items = [decode_value(item, depth + 1) for item in body]
         return tuple(items) if tag == "$tuple" else items
     if tag == "$dict":
         if not isinstance(body, dict) or len(body) > ITEMS_LIMIT or any(len(key) > 200 for key in body):
-            _invalid("$dict must map short strings to values")
+            refuse("$dict must map short strings to values")
         return {key: decode_value(item, depth + 1) for key, item in body.items()}
     if tag == "$object":
         if not isinstance(body, str) or len(body) > 200 or not isinstance(data["repr"], str) or len(data["repr"]) > 200:
-            _invalid("$object needs a short type name and repr")
+            refuse("$object needs a short type name and repr")
         return OpaqueValue(body, data["repr"])
     if not isinstance(body, str) or len(body) > 200:
-        _invalid("$oversized needs a short description")
+        refuse("$oversized needs a short description")
     return Oversized(body)
 
 
@@ -272,18 +305,18 @@ class Oversized:
 
 
 def _reject_constant(name: str):
-    _invalid(f"bare {name} is not allowed (non-finite floats are tagged)")
+    refuse(f"bare {name} is not allowed (non-finite floats are tagged)")
 
 
 def decode_json(text: str) -> Any:
     """Parse JSON text strictly: size limit, no bare NaN/Infinity, depth checked while parsing."""
     if not isinstance(text, str):
-        _invalid(f"expected a JSON string; got {type(text).__name__}")
+        refuse(f"expected a JSON string; got {type(text).__name__}")
     if len(text) > OBSERVATION_LIMIT:
-        _invalid(f"{len(text)} characters, over the limit of {OBSERVATION_LIMIT}")
-    depth = max_depth = 0
+        refuse(f"{len(text)} characters, over the limit of {OBSERVATION_LIMIT}")
+    depth = 0
     in_string = escaped = False
-    for character in text:   # count nesting before json recurses (a depth bomb would overflow the stack)
+    for character in text:  # count nesting before json recurses (a depth bomb would overflow the stack)
         if in_string:
             if escaped:
                 escaped = False
@@ -296,7 +329,7 @@ def decode_json(text: str) -> Any:
         elif character in "[{":
             depth += 1
             if depth > 2 * DEPTH_LIMIT + 8:
-                _invalid("nested too deeply")
+                refuse("nested too deeply")
         elif character in "]}":
             depth -= 1
     try:
@@ -304,7 +337,7 @@ def decode_json(text: str) -> Any:
     except ObservationInvalid:
         raise
     except (ValueError, RecursionError) as error:
-        _invalid(f"not valid JSON ({str(error)[:80]})")
+        refuse(f"not valid JSON ({str(error)[:80]})")
 
 
 def encode_json(value: Any) -> str:

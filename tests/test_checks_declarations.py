@@ -23,7 +23,7 @@ import pytest
 import tensorflow as tf
 
 from utils import assets, checks, config
-from utils.checks import EXERCISES, ORDER, registry, train_step
+from utils.checks import EXERCISES, ORDER, registry, train_step_replay
 from utils.checks.comparing import close
 from utils.errors import UsageError
 
@@ -190,7 +190,7 @@ def replay():
         "beta": 40.0,
         "rtol": 1e-3,
     }
-    return train_step.Replay(context), EXERCISES["train_step"].cases(context, None)
+    return train_step_replay.Replay(context), EXERCISES["train_step"].cases(context, None)
 
 
 def _steps_of(replay, cases, rule):
@@ -199,7 +199,7 @@ def _steps_of(replay, cases, rule):
     for case in cases:
         before = case.args[0]
         for index in range(2):
-            step = train_step.Step(case, index, before, before, 0.0, ["a_C", "a_S"], False)
+            step = train_step_replay.Step(case, index, before, before, 0.0, ["a_C", "a_S"], False)
             g_content, g_style = replay.gradients(step)
             moved = replay.rate(case) * (rule.content_weight * g_content + rule.style_weight * g_style) * rule.times
             step.after = np.clip(before - moved, 0.0, 1.0).astype(np.float32)
@@ -211,8 +211,8 @@ def _steps_of(replay, cases, rule):
 
 def test_every_named_wrong_step_of_train_step_is_the_only_one_that_explains_it(replay):
     replay, cases = replay
-    right = train_step.UpdateRule("right", "", replay.alpha, replay.beta)
-    rules = [right] + train_step.update_alternatives(replay.alpha, replay.beta)
+    right = train_step_replay.UpdateRule("right", "", replay.alpha, replay.beta)
+    rules = [right] + train_step_replay.update_alternatives(replay.alpha, replay.beta)
     for rule in rules:
         steps = _steps_of(replay, cases, rule)
         explaining = [other.label for other in rules if all(replay.matches(step, other) for step in steps)]
@@ -221,9 +221,9 @@ def test_every_named_wrong_step_of_train_step_is_the_only_one_that_explains_it(r
 
 def test_every_named_wrong_J_of_train_step_is_the_only_one_that_explains_it(replay):
     replay, cases = replay
-    steps = _steps_of(replay, cases, train_step.UpdateRule("right", "", replay.alpha, replay.beta))
+    steps = _steps_of(replay, cases, train_step_replay.UpdateRule("right", "", replay.alpha, replay.beta))
     parts = [replay.costs(step.before, step.case) for step in steps]
-    alternatives = train_step.cost_alternatives(replay.alpha, replay.beta)
+    alternatives = train_step_replay.cost_alternatives(replay.alpha, replay.beta)
     values = {
         label: [function(replay, step, *part) for step, part in zip(steps, parts)]
         for label, _, function in alternatives

@@ -23,13 +23,14 @@ Modules, one concept each: :mod:`~utils.checks.values` (values as JSON),
 :mod:`~utils.checks.comparing`, :mod:`~utils.checks.learner_errors`,
 :mod:`~utils.checks.instrumentation` (the kernel side), :mod:`~utils.checks.declaration` (one
 exercise, declared once), :mod:`~utils.checks.registry` (every exercise in order, and the public
-API), then one module per course part: ``faces`` (01), ``training`` (02), ``siamese`` (03),
+API), then one module per course part: ``triplet`` and ``faces`` (01), ``training`` (02), ``siamese`` (03),
 ``nst`` and ``train_step`` (04), ``convnets`` (05-06). docs/ADDING_AN_EXERCISE.md adds one.
 """
 
+from utils.checks.cases import Case, ErrorHint, Mistake, hidden_rng
 from utils.checks.convnets import check_conv_output_size, check_conv_param_count, check_receptive_field_step
-from utils.checks.declaration import Case, ErrorHint, Exercise, Mistake, hidden_rng
-from utils.checks.faces import check_triplet_loss, check_verify, check_who_is_it
+from utils.checks.declaration import Exercise
+from utils.checks.faces import check_verify, check_who_is_it
 from utils.checks.nst import (
     check_compute_content_cost,
     check_compute_layer_style_cost,
@@ -42,6 +43,7 @@ from utils.checks.registry import EXERCISES, ORDER, install_spies, judge, observ
 from utils.checks.siamese import check_build_siamese_head, check_chi_square_features
 from utils.checks.train_step import check_train_step
 from utils.checks.training import check_batch_hard_triplet_loss
+from utils.checks.triplet import check_triplet_loss
 from utils.checks.values import OBSERVATION_LIMIT
 from utils.errors import CheckFailed, ExerciseCrashed, ExerciseNotImplemented, ObservationInvalid
 

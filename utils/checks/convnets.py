@@ -9,7 +9,8 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 
-from utils.checks.declaration import Case, Exercise, Mistake, hidden_rng
+from utils.checks.cases import Case, Mistake, hidden_rng
+from utils.checks.declaration import Exercise
 from utils.convnets import arithmetic
 
 __all__ = ["check_conv_output_size", "check_conv_param_count", "check_receptive_field_step"]

@@ -43,17 +43,14 @@ Example:
 from __future__ import annotations
 
 import contextlib
-import dataclasses
 import functools
 import inspect
 import io
-import zlib
 from collections.abc import Callable, Sequence
 from typing import Any
 
-import numpy as np
-
 from utils.checks import registry
+from utils.checks.cases import Case, ErrorHint, Mistake
 from utils.checks.comparing import close, describe, is_tensor, type_name, type_problem
 from utils.checks.instrumentation import (
     SPIES,
@@ -75,55 +72,6 @@ from utils.errors import CheckContextError, CheckFailed, ObservationInvalid, Usa
 
 #: How a check can also run the function: not at all, inside tf.function, or on keras.Input tensors.
 COMPILED_MODES = (None, "tf.function", "keras")
-
-
-@dataclasses.dataclass
-class Case:
-    """One input of an exercise: positional and keyword arguments, and a description for messages."""
-
-    args: tuple = ()
-    kwargs: dict = dataclasses.field(default_factory=dict)
-    description: str = ""
-
-
-@dataclasses.dataclass
-class Mistake:
-    """A classic wrong implementation and the hint that explains it.
-
-    A mistake is named only when it reproduces the learner's results on every case, so each needs
-    a case on which it differs from every other mistake of its exercise (a test checks this).
-
-    Attributes:
-        name: short label, e.g. ``"missing axis=-1"``.
-        hint: what to tell the learner when their results match this mistake (true of every
-            implementation that gives these results, not only of the one below).
-        implementation: a function with the exercise's signature that makes exactly this mistake.
-    """
-
-    name: str
-    hint: str
-    implementation: Callable
-
-
-@dataclasses.dataclass(frozen=True)
-class ErrorHint:
-    """An error whose record shows its cause: ``matches(error record)`` is True only for that cause.
-
-    Attributes:
-        matches: a predicate on the error record (:func:`~utils.checks.learner_errors.error_record`),
-            e.g. the learner's line holds ``tf.multiply`` and the message an int32 dtype.
-        hint: the line added to the message, e.g. "Likely mistake (...): ...".
-        status: the verdict's status ("failed": a wrong answer; "error": a crash).
-    """
-
-    matches: Callable[[dict], bool]
-    hint: str
-    status: str = "failed"
-
-
-def hidden_rng(seed: int, exercise: str) -> np.random.Generator:
-    """The random generator of ``exercise``'s hidden cases for the grader's ``seed``."""
-    return np.random.default_rng([seed % 2**63, zlib.crc32(exercise.encode())])
 
 
 def one_line(message: str) -> str:

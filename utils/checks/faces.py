@@ -1,189 +1,18 @@
-"""Checks for notebook 01: the triplet loss, face verification (1:1) and face recognition (1:K)."""
+"""Checks for notebook 01: face verification (1:1) and face recognition (1:K) (the triplet loss: :mod:`.triplet`)."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 
 import numpy as np
-import tensorflow as tf
 
-from utils import assets, losses
-from utils.checks.declaration import Case, ErrorHint, Exercise, Mistake, hidden_rng
+from utils import assets
+from utils.checks.cases import Case, ErrorHint, Mistake, hidden_rng
+from utils.checks.declaration import Exercise
 from utils.errors import CheckContextError
 from utils.faces import DEFAULT_THRESHOLD, NOT_RECOGNIZED, img_to_encoding, load_encoder, read_manifest
 
-__all__ = ["check_triplet_loss", "check_verify", "check_who_is_it"]
-
-# ==============================================================================================
-# triplet_loss
-
-
-# What each case rules out: the perfect triplet: forgot alpha (the loss is alpha, not 0); d(A,P)=0,
-# d(A,N)=2 with margin 3: distances not squared, squared twice; the random batches: missing
-# axis=-1, mean instead of sum, a hard-coded alpha (alpha=0.2 and the default); the batch of 2:
-# max of the sum; the hard + easy pair: no hinge (the batch sum is negative).
-def _triplet_cases(context: dict, seed: int | None) -> list[Case]:
-    rng = np.random.default_rng(1)
-    encodings = [rng.normal(size=(3, 4, 8)).astype(np.float32), rng.normal(size=(3, 5, 16)).astype(np.float32)]
-    cases = [
-        Case((None, [np.array([[1.0, 1.0]], np.float32)] * 3), {"alpha": 5.0}, "a perfect triplet with margin 5"),
-        Case(
-            (
-                None,
-                (
-                    np.array([[1.0, 1.0]], np.float32),
-                    np.array([[1.0, 1.0]], np.float32),
-                    np.array([[0.0, 0.0]], np.float32),
-                ),
-            ),
-            {"alpha": 3.0},
-            "d(A,P)=0, d(A,N)=2, margin 3",
-        ),
-        Case((None, tuple(encodings[0])), {"alpha": 0.2}, "a random batch of 4 triplets, alpha=0.2"),
-        Case((None, tuple(encodings[1])), {}, "a random batch of 5 triplets with the default alpha"),
-        Case(
-            (
-                None,
-                (
-                    np.array([[0.0, 0.0], [0.0, 0.0]], np.float32),
-                    np.array([[1.0, 0.0], [0.0, 2.0]], np.float32),
-                    np.array([[0.0, 2.0], [1.0, 0.0]], np.float32),
-                ),
-            ),
-            {"alpha": 4.0},
-            "a batch of 2 where summing over the batch first changes the answer",
-        ),
-        Case(
-            (
-                None,
-                (
-                    np.array([[0.0, 0.0], [0.0, 0.0]], np.float32),
-                    np.array([[1.0, 0.0], [0.0, 1.0]], np.float32),
-                    np.array([[0.0, 0.0], [3.0, 0.0]], np.float32),
-                ),
-            ),
-            {"alpha": 1.0},
-            "a hard triplet (loss 2) and an easy one (basic loss -7): the batch sum is negative",
-        ),
-    ]
-    if seed is not None:
-        hidden = hidden_rng(seed, "triplet_loss")
-        for size, dimension in ((3, 6), (7, 16)):
-            triplet = hidden.normal(0, 0.3, (3, size, dimension)).astype(np.float32)
-            cases.append(
-                Case(
-                    (None, tuple(triplet)),
-                    {"alpha": float(hidden.uniform(0.1, 1.0))},
-                    f"a random batch of {size} triplets",
-                )
-            )
-    return cases
-
-
-def _triplet_mistakes(context: dict) -> list[Mistake]:
-    def distances(y_pred, squared=True, axis=-1):
-        anchor, positive, negative = (tf.convert_to_tensor(t, tf.float32) for t in y_pred)
-        square = tf.square if squared else tf.abs
-        return (
-            tf.reduce_sum(square(anchor - positive), axis=axis),
-            tf.reduce_sum(square(anchor - negative), axis=axis),
-        )
-
-    def max_of_sum(y_true, y_pred, alpha=0.2):
-        pos, neg = distances(y_pred)
-        return tf.maximum(tf.reduce_sum(pos - neg + alpha), 0.0)
-
-    def no_axis(y_true, y_pred, alpha=0.2):
-        pos, neg = distances(y_pred, axis=None)
-        return tf.reduce_sum(tf.maximum(pos - neg + alpha, 0.0))
-
-    def not_squared(y_true, y_pred, alpha=0.2):
-        anchor, positive, negative = (tf.convert_to_tensor(t, tf.float32) for t in y_pred)
-        pos = tf.norm(anchor - positive, axis=-1)
-        neg = tf.norm(anchor - negative, axis=-1)
-        return tf.reduce_sum(tf.maximum(pos - neg + alpha, 0.0))
-
-    def squared_twice(y_true, y_pred, alpha=0.2):
-        pos, neg = distances(y_pred)
-        return tf.reduce_sum(tf.maximum(tf.square(pos) - tf.square(neg) + alpha, 0.0))
-
-    def no_alpha(y_true, y_pred, alpha=0.2):
-        pos, neg = distances(y_pred)
-        return tf.reduce_sum(tf.maximum(pos - neg, 0.0))
-
-    def mean_not_sum(y_true, y_pred, alpha=0.2):
-        pos, neg = distances(y_pred)
-        return tf.reduce_mean(tf.maximum(pos - neg + alpha, 0.0))
-
-    def no_hinge(y_true, y_pred, alpha=0.2):
-        pos, neg = distances(y_pred)
-        return tf.reduce_sum(pos - neg + alpha)
-
-    return [
-        Mistake(
-            "max of the sum",
-            "apply the hinge max(., 0) to EACH triplet's loss, then sum over the "
-            "batch: tf.reduce_sum(tf.maximum(basic_loss, 0.0)), not tf.maximum(tf.reduce_sum(...), 0).",
-            max_of_sum,
-        ),
-        Mistake(
-            "missing axis=-1",
-            "sum the squared differences over the encoding axis only: "
-            "tf.reduce_sum(tf.square(anchor - positive), axis=-1). Without axis=-1 the whole batch "
-            "collapses into one number before the hinge.",
-            no_axis,
-        ),
-        Mistake(
-            "distances not squared",
-            "the triplet loss uses SQUARED distances ||f(A)-f(P)||^2: "
-            "tf.reduce_sum(tf.square(...), axis=-1), not tf.norm.",
-            not_squared,
-        ),
-        Mistake(
-            "squared twice",
-            "you squared the distances twice: tf.reduce_sum(tf.square(a - p), axis=-1) "
-            "is already the squared distance.",
-            squared_twice,
-        ),
-        Mistake("forgot alpha", "add the margin alpha inside the hinge: pos_dist - neg_dist + alpha.", no_alpha),
-        Mistake(
-            "mean instead of sum",
-            "the course's loss SUMS the per-triplet losses over the batch (tf.reduce_sum), it does not average them.",
-            mean_not_sum,
-        ),
-        Mistake(
-            "no hinge",
-            "clip each triplet's loss at zero with tf.maximum(basic_loss, 0.0): easy "
-            "triplets must contribute 0, not a negative number.",
-            no_hinge,
-        ),
-    ]
-
-
-@Exercise.declare(
-    reference=losses.triplet_loss,
-    cases=_triplet_cases,
-    mistakes=_triplet_mistakes,
-    tensor_result=True,
-    compiled="tf.function",
-    answer_key=("utils.losses.triplet_loss",),
-    hint="For each triplet (each row), take the squared distances ||A - P||^2 and ||A - N||^2 with "
-    "tf.reduce_sum(tf.square(...), axis=-1), then max(d(A,P) - d(A,N) + alpha, 0) per triplet, then the sum "
-    "over the batch.",
-)
-def check_triplet_loss(triplet_loss: Callable) -> None:
-    """Check the course exercise ``triplet_loss(y_true, y_pred, alpha=0.2)``.
-
-    The result must be a ``tf.Tensor`` and the function must also work inside ``tf.function``
-    (Keras compiles the loss into its training step).
-
-    Args:
-        triplet_loss: the learner's function.
-
-    Returns:
-        None; prints "All tests passed." when every case matches.
-    """
-
+__all__ = ["check_verify", "check_who_is_it"]
 
 # ==============================================================================================
 # Notebook 01: verify (1:1) and who_is_it (1:K) on the course faces.
@@ -260,43 +89,52 @@ def _verify_reference(image_path, identity, database, model):
     return distance, distance < DEFAULT_THRESHOLD
 
 
+def _verify_reversed_comparison(image_path, identity, database, model):
+    distance, _ = _verify_reference(image_path, identity, database, model)
+    return distance, distance > DEFAULT_THRESHOLD
+
+
+def _verify_squared_distance(image_path, identity, database, model):
+    distance, _ = _verify_reference(image_path, identity, database, model)
+    return distance**2, distance**2 < DEFAULT_THRESHOLD
+
+
+def _verify_squared_distance_returned(image_path, identity, database, model):
+    distance, door_open = _verify_reference(image_path, identity, database, model)
+    return distance**2, door_open
+
+
+def _verify_vector_returned(image_path, identity, database, model):
+    vector = _probe_encoding(image_path, model) - np.asarray(database[identity], np.float64)
+    return vector, bool(np.linalg.norm(vector) < DEFAULT_THRESHOLD)
+
+
+def _verify_facenet_threshold(image_path, identity, database, model):
+    distance, _ = _verify_reference(image_path, identity, database, model)
+    return distance, distance < FACENET_THRESHOLD
+
+
+def _verify_low_threshold(image_path, identity, database, model):
+    distance, _ = _verify_reference(image_path, identity, database, model)
+    return distance, distance < 0.5
+
+
+def _verify_high_threshold(image_path, identity, database, model):
+    distance, _ = _verify_reference(image_path, identity, database, model)
+    return distance, distance < 0.63
+
+
+def _verify_squared_compared(image_path, identity, database, model):
+    distance, _ = _verify_reference(image_path, identity, database, model)
+    return distance, distance**2 < DEFAULT_THRESHOLD
+
+
+def _verify_nearest_identity(image_path, identity, database, model):
+    distance = min(_distance(image_path, stored, model) for stored in database.values())
+    return distance, distance < DEFAULT_THRESHOLD
+
+
 def _verify_mistakes(context: dict) -> list[Mistake]:
-    def reversed_comparison(image_path, identity, database, model):
-        distance, _ = _verify_reference(image_path, identity, database, model)
-        return distance, distance > DEFAULT_THRESHOLD
-
-    def squared_distance(image_path, identity, database, model):
-        distance, _ = _verify_reference(image_path, identity, database, model)
-        return distance**2, distance**2 < DEFAULT_THRESHOLD
-
-    def squared_distance_returned(image_path, identity, database, model):
-        distance, door_open = _verify_reference(image_path, identity, database, model)
-        return distance**2, door_open
-
-    def vector_returned(image_path, identity, database, model):
-        vector = _probe_encoding(image_path, model) - np.asarray(database[identity], np.float64)
-        return vector, bool(np.linalg.norm(vector) < DEFAULT_THRESHOLD)
-
-    def facenet_threshold(image_path, identity, database, model):
-        distance, _ = _verify_reference(image_path, identity, database, model)
-        return distance, distance < FACENET_THRESHOLD
-
-    def low_threshold(image_path, identity, database, model):
-        distance, _ = _verify_reference(image_path, identity, database, model)
-        return distance, distance < 0.5
-
-    def high_threshold(image_path, identity, database, model):
-        distance, _ = _verify_reference(image_path, identity, database, model)
-        return distance, distance < 0.63
-
-    def squared_compared(image_path, identity, database, model):
-        distance, _ = _verify_reference(image_path, identity, database, model)
-        return distance, distance**2 < DEFAULT_THRESHOLD
-
-    def nearest_identity(image_path, identity, database, model):
-        distance = min(_distance(image_path, stored, model) for stored in database.values())
-        return distance, distance < DEFAULT_THRESHOLD
-
     squared_hint = (
         "return the Euclidean distance itself, np.linalg.norm(encoding - database[identity]), "
         "not its square: the threshold 0.6 applies to the distance."
@@ -306,47 +144,47 @@ def _verify_mistakes(context: dict) -> list[Mistake]:
             "threshold comparison reversed",
             "open the door when the distance is SMALL: "
             "door_open = dist < 0.6 (a small distance means the same person).",
-            reversed_comparison,
+            _verify_reversed_comparison,
         ),
-        Mistake("squared distance", squared_hint, squared_distance),
-        Mistake("squared distance returned", squared_hint, squared_distance_returned),
+        Mistake("squared distance", squared_hint, _verify_squared_distance),
+        Mistake("squared distance returned", squared_hint, _verify_squared_distance_returned),
         Mistake(
             "squared distance compared with the threshold",
             "compare the distance itself with the "
             "threshold: door_open = dist < THRESHOLD, not dist ** 2 < THRESHOLD (the claim at 0.74 is somebody "
             "else, though 0.74 ** 2 < 0.6).",
-            squared_compared,
+            _verify_squared_compared,
         ),
         Mistake(
             "the vector instead of the norm",
             "`dist` must be one number: the L2 norm of the "
             "difference, np.linalg.norm(encoding - database[identity]), not the difference vector.",
-            vector_returned,
+            _verify_vector_returned,
         ),
         Mistake(
             "the course's FaceNet threshold",
             "this notebook's encoder (dlib's ResNet) uses the "
             "threshold 0.6; 0.7 belonged to the course's FaceNet and its own distance scale.",
-            facenet_threshold,
+            _verify_facenet_threshold,
         ),
         Mistake(
             "a threshold below 0.6",
             "the door opens for every distance under THRESHOLD = 0.6 (the claim "
             "at 0.59 is the same person): compare with THRESHOLD, not with a number of your own.",
-            low_threshold,
+            _verify_low_threshold,
         ),
         Mistake(
             "a threshold above 0.6",
             "the door stays shut from THRESHOLD = 0.6 on (the claim at 0.61 is "
             "somebody else): compare with THRESHOLD, not with a number of your own.",
-            high_threshold,
+            _verify_high_threshold,
         ),
         Mistake(
             "compared with the wrong identity",
             "compare the probe with database[identity], the "
             "person the visitor CLAIMS to be, not with whoever is closest in the database (that is "
             "who_is_it's job).",
-            nearest_identity,
+            _verify_nearest_identity,
         ),
     ]
 

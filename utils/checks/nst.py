@@ -18,7 +18,8 @@ import numpy as np
 import tensorflow as tf
 
 from utils import losses
-from utils.checks.declaration import Case, ErrorHint, Exercise, Mistake, hidden_rng
+from utils.checks.cases import Case, ErrorHint, Mistake, hidden_rng
+from utils.checks.declaration import Exercise
 from utils.checks.instrumentation import python_function
 from utils.errors import CheckContextError
 

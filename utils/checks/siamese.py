@@ -12,7 +12,8 @@ from collections.abc import Callable
 import keras
 import numpy as np
 
-from utils.checks.declaration import Case, Exercise, Mistake, hidden_rng
+from utils.checks.cases import Case, Mistake, hidden_rng
+from utils.checks.declaration import Exercise
 from utils.errors import ExerciseUnusable
 
 __all__ = ["check_chi_square_features", "check_build_siamese_head"]

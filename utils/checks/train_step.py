@@ -26,7 +26,6 @@ What each case rules out (J is checked in every case, the step too):
 
 from __future__ import annotations
 
-import dataclasses
 import inspect
 from collections.abc import Callable, Sequence
 
@@ -34,12 +33,22 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from utils import assets, losses
+from utils import assets
+from utils.checks.cases import Case, hidden_rng
 from utils.checks.comparing import describe, type_name
-from utils.checks.declaration import Case, Exercise, hidden_rng
+from utils.checks.declaration import Exercise
 from utils.checks.instrumentation import ObjectsReplaced, python_function, quietly, record, referenced_objects
 from utils.checks.learner_errors import crash_text, stub_text
 from utils.checks.observation import Verdict
+from utils.checks.train_step_replay import (
+    STEP_SIZE,
+    Replay,
+    Step,
+    UpdateRule,
+    cost_alternatives,
+    step_rate,
+    update_alternatives,
+)
 from utils.checks.values import decode_value, encode_value
 from utils.errors import CheckContextError
 from utils.nst import build_extractor, get_preset
@@ -48,10 +57,6 @@ __all__ = ["check_train_step"]
 
 _TRAIN_SHAPE = (1, 32, 48, 3)
 _TRAIN_STEPS = 2
-
-#: The largest pixel move of the check's gradient-descent step: each case's learning rate is this
-#: divided by the largest entry of grad(J) at its start.
-STEP_SIZE = 0.05
 
 _GRADIENT_HINT = (
     "Likely mistake (None gradient): tape.gradient(J, generated_image) returned None, because J was "
@@ -131,28 +136,6 @@ def _train_cases(context: dict, seed: int | None) -> list[Case]:
     return cases
 
 
-def cost_gradients(
-    vgg_model_outputs: Callable, image: np.ndarray, case: Case, weights: Sequence[float]
-) -> tuple[np.ndarray, np.ndarray]:
-    """The gradients of J_content and of J_style (unweighted, the course's costs) at ``image``."""
-    variable = tf.Variable(image)
-    with tf.GradientTape(persistent=True) as tape:
-        a_G = vgg_model_outputs(variable)
-        J_content = losses.content_cost(case.kwargs["a_C"][-1], a_G[-1])
-        J_style = losses.style_cost(case.kwargs["a_S"][:-1], a_G[:-1], weights)
-    gradients = (tape.gradient(J_content, variable).numpy(), tape.gradient(J_style, variable).numpy())
-    del tape
-    return gradients
-
-
-def step_rate(context: dict, case: Case) -> float:
-    """The check's learning rate for ``case``: the largest pixel of the right step moves by :data:`STEP_SIZE`."""
-    weights = [weight for _, weight in context["style_layers"]]
-    g_content, g_style = cost_gradients(context["vgg_model_outputs"], case.args[0], case, weights)
-    largest = float(np.abs(float(context["alpha"]) * g_content + float(context["beta"]) * g_style).max())
-    return STEP_SIZE / max(largest, 1e-12)
-
-
 def _is_optimizer(value) -> bool:
     return hasattr(value, "apply_gradients") and hasattr(value, "get_config") and not inspect.isclass(value)
 
@@ -166,163 +149,6 @@ def _scalar(value) -> float | None:
     except (TypeError, ValueError):
         return None
     return float(array.reshape(-1)[0]) if array.size == 1 else None
-
-
-# ----------------------------------------------------------------------------------------------
-# The named alternatives: what the learner's J or step reproduces (each named only where it does on every step)
-# ----------------------------------------------------------------------------------------------
-
-_TOTAL = "J = total_cost(J_content, J_style, alpha=alpha, beta=beta)"
-
-
-def cost_alternatives(alpha: float, beta: float) -> list[tuple[str, str, Callable]]:
-    """``(label, hint, J(replay, step, J_content, J_style))`` of the classic wrong J's."""
-    return [
-        (
-            "J after the update",
-            "return the J computed inside the GradientTape, i.e. the cost of the image before this step.",
-            lambda replay, step, c, s: replay.total(*replay.costs(step.after, step.case)),
-        ),
-        ("alpha and beta swapped", f"{_TOTAL}.", lambda replay, step, c, s: beta * c + alpha * s),
-        (
-            "style of the content image",
-            "the style cost compares a_S (the style image's outputs) with a_G: compute_style_cost(a_S, a_G).",
-            lambda replay, step, c, s: (
-                alpha * c + beta * replay.costs(step.before, step.case, style_targets=step.case.kwargs["a_C"])[1]
-            ),
-        ),
-        (
-            "content of the style image",
-            "the content cost compares a_C (the content image's outputs) with a_G: compute_content_cost(a_C, a_G).",
-            lambda replay, step, c, s: (
-                alpha * replay.costs(step.before, step.case, content_targets=step.case.kwargs["a_S"])[0] + beta * s
-            ),
-        ),
-        (
-            "beta * J_style only",
-            f"J is the TOTAL cost: {_TOTAL}, not the style term alone.",
-            lambda replay, step, c, s: beta * s,
-        ),
-        (
-            "alpha * J_content only",
-            f"J is the TOTAL cost: {_TOTAL}, not the content term alone.",
-            lambda replay, step, c, s: alpha * c,
-        ),
-        ("weights left out", f"weigh the two costs: {_TOTAL}.", lambda replay, step, c, s: c + s),
-    ]
-
-
-@dataclasses.dataclass(frozen=True)
-class UpdateRule:
-    """A step ``image - times * rate * (content_weight * grad J_content + style_weight * grad J_style)``, clipped."""
-
-    label: str
-    hint: str
-    content_weight: float
-    style_weight: float
-    times: float = 1.0
-
-
-def update_alternatives(alpha: float, beta: float) -> list[UpdateRule]:
-    """The classic wrong steps (the right one is ``UpdateRule("", "", alpha, beta)``)."""
-    total = f"differentiate the TOTAL cost, grad = tape.gradient(J, generated_image), with {_TOTAL}."
-    return [
-        UpdateRule(
-            "no update",
-            "take grad = tape.gradient(J, generated_image) and call "
-            "optimizer.apply_gradients([(grad, generated_image)]).",
-            alpha,
-            beta,
-            times=0.0,
-        ),
-        UpdateRule(
-            "gradient ascent",
-            "give the optimizer the gradient itself, optimizer.apply_gradients([(grad, "
-            "generated_image)]); it subtracts it.",
-            alpha,
-            beta,
-            times=-1.0,
-        ),
-        UpdateRule(
-            "update applied twice",
-            "call optimizer.apply_gradients once per step: each call moves the image again.",
-            alpha,
-            beta,
-            times=2.0,
-        ),
-        UpdateRule("gradient of J_style only", total, 0.0, 1.0),
-        UpdateRule("gradient of beta * J_style only", total, 0.0, beta),
-        UpdateRule("gradient of J_content only", total, 1.0, 0.0),
-        UpdateRule("gradient of alpha * J_content only", total, alpha, 0.0),
-        UpdateRule("gradient of the unweighted J_content + J_style", total, 1.0, 1.0),
-    ]
-
-
-@dataclasses.dataclass
-class Step:
-    """One step the learner's ``train_step`` took: the image before and after it, and the J it returned."""
-
-    case: Case
-    index: int
-    before: np.ndarray
-    after: np.ndarray
-    J: float
-    targets_found: list
-    global_image_changed: bool
-
-
-class Replay:
-    """The judge's side: the course's costs and gradients with the same network, and the check's steps."""
-
-    def __init__(self, context: dict):
-        self.vgg = context["vgg_model_outputs"]
-        self.weights = [weight for _, weight in context["style_layers"]]
-        self.alpha, self.beta = float(context["alpha"]), float(context["beta"])
-        self.rtol = float(context.get("rtol") or 1e-3)
-        self.context = context
-        self._gradients: dict = {}
-        self._rates: dict = {}
-
-    def costs(self, image, case: Case, content_targets=None, style_targets=None) -> tuple[float, float]:
-        """(J_content, J_style) of ``image``, against the case's targets unless others are given."""
-        a_G = self.vgg(tf.constant(image))
-        content_targets = case.kwargs["a_C"] if content_targets is None else content_targets
-        style_targets = case.kwargs["a_S"] if style_targets is None else style_targets
-        return (
-            float(losses.content_cost(content_targets[-1], a_G[-1])),
-            float(losses.style_cost(style_targets[:-1], a_G[:-1], self.weights)),
-        )
-
-    def total(self, J_content: float, J_style: float) -> float:
-        return self.alpha * J_content + self.beta * J_style
-
-    def close(self, value: float, expected: float) -> bool:
-        return abs(value - expected) <= self.rtol * max(abs(expected), 1e-12)
-
-    def gradients(self, step: Step) -> tuple[np.ndarray, np.ndarray]:
-        if id(step) not in self._gradients:
-            self._gradients[id(step)] = cost_gradients(self.vgg, step.before, step.case, self.weights)
-        return self._gradients[id(step)]
-
-    def rate(self, case: Case) -> float:
-        if id(case) not in self._rates:
-            self._rates[id(case)] = step_rate(self.context, case)
-        return self._rates[id(case)]
-
-    def matches(self, step: Step, rule: UpdateRule) -> bool:
-        """The learner's image after ``step`` is ``rule``'s step: at most 2 % of the pixels that either the
-        right step or ``rule``'s moves by more than 0.1 % of :data:`STEP_SIZE` are farther than a tenth of
-        ``rule``'s move (plus rounding) from where ``rule`` puts them."""
-        g_content, g_style = self.gradients(step)
-        rate = self.rate(step.case)
-        right = rate * np.abs(self.alpha * g_content + self.beta * g_style)
-        moved = rate * (rule.content_weight * g_content + rule.style_weight * g_style) * rule.times
-        simulated = np.clip(step.before.astype(np.float64) - moved, 0.0, 1.0)
-        mask = np.maximum(right, np.abs(moved)) > 1e-3 * STEP_SIZE
-        if not mask.any():
-            return True
-        differs = np.abs(step.after.astype(np.float64) - simulated) > 0.1 * np.abs(moved) + 2e-6
-        return float(np.mean(differs[mask])) <= 0.02
 
 
 # ----------------------------------------------------------------------------------------------

@@ -6,7 +6,8 @@ import numpy as np
 import tensorflow as tf
 
 from utils import losses
-from utils.checks.declaration import Case, Exercise, Mistake, hidden_rng
+from utils.checks.cases import Case, Mistake, hidden_rng
+from utils.checks.declaration import Exercise
 
 __all__ = ["check_batch_hard_triplet_loss"]
 

@@ -61,7 +61,7 @@ UNCONTAINED = (
     "learner code runs as your user on this machine, with only the time/memory limits and private folders:",
     "it can read and change your files (other submissions on disk, the solution notebooks, the results folder,",
     "~/.ssh), reach the network, signal or read your other processes, and a process it starts can outlive grading.",
-    "Grade untrusted submissions only in a sandbox (apt install bubblewrap) or the course's container.",
+    "Grade untrusted submissions only in a sandbox (apt install bubblewrap) or a container (--sandbox podman|docker).",
 )
 
 #: Where to get a sandbox (the end of every refusal).

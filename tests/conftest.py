@@ -1,5 +1,6 @@
 """Shared pytest setup for the library tests."""
 
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -22,6 +23,16 @@ def converted_path():
     from utils.faces import dlib_resnet
 
     return assets.find("dlib_face_resnet_keras") or dlib_resnet.convert()
+
+
+@pytest.fixture(autouse=True)
+def _close_figures():
+    """Close the pyplot figures a test opened (a test that keeps one holds the object itself), so
+    that hundreds of plotting tests in one process never pile up figures and their memory."""
+    yield
+    pyplot = sys.modules.get("matplotlib.pyplot")
+    if pyplot is not None:
+        pyplot.close("all")
 
 
 # ---- style transfer (tests/test_nst_*.py) ---------------------------------------------------

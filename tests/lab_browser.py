@@ -317,37 +317,6 @@ def fake_camera_arguments(video: Path) -> list[str]:
     ]
 
 
-def start_browser_with(arguments: list[str], width: int = 1280, height: int = 2400):
-    """A headless Chromium like :func:`site_browser.start_browser`, with extra command-line ``arguments``."""
-    from selenium import webdriver
-    from selenium.webdriver.chrome.service import Service
-
-    import site_browser
-
-    browser, driver = site_browser.chromium()
-    options = webdriver.ChromeOptions()
-    options.binary_location = browser
-    for argument in (
-        "--headless=new",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-dev-shm-usage",
-        f"--window-size={width},{height}",
-        "--hide-scrollbars",
-        "--mute-audio",
-        "--no-first-run",
-        "--disable-extensions",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-        *arguments,
-    ):
-        options.add_argument(argument)
-    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
-    options.set_capability("unhandledPromptBehavior", "accept")
-    return webdriver.Chrome(service=Service(driver), options=options)
-
-
 #: ipywidgets' FileUpload keeps its <input type="file"> out of the page and opens the system's file
 #: chooser with input.click(). This makes that click put the input in the page instead (emptied, so
 #: that the same file can be chosen twice), where Selenium can type a path into it; the widget's own

@@ -57,8 +57,9 @@ def chromium() -> tuple[str, str] | None:
 needs_chromium = pytest.mark.skipif(chromium() is None, reason=NO_CHROMIUM)
 
 
-def start_browser(width: int = 1280, height: int = 900):
-    """A headless Chromium under Selenium, with the console and network logs kept."""
+def start_browser(width: int = 1280, height: int = 900, arguments: list[str] | tuple[str, ...] = ()):
+    """A headless Chromium under Selenium, with the console and network logs kept; ``arguments``
+    are added to its command line (e.g. :func:`lab_browser.fake_camera_arguments`)."""
     from selenium import webdriver
     from selenium.webdriver.chrome.service import Service
 
@@ -79,6 +80,7 @@ def start_browser(width: int = 1280, height: int = 900):
         "--disable-component-update",
         "--disable-sync",
         "--metrics-recording-only",
+        *arguments,
     ):
         options.add_argument(argument)
     options.set_capability("goog:loggingPrefs", {"browser": "ALL", "performance": "ALL"})

@@ -20,8 +20,8 @@ import json
 
 import numpy as np
 import pytest
-import tensorflow as tf
 
+from tiny_vgg import TinyNetwork
 from utils import assets, checks, config
 from utils.checks import EXERCISES, ORDER, registry, train_step_replay
 from utils.checks.comparing import close
@@ -165,20 +165,6 @@ def test_every_named_mistake_is_separated_from_every_other_by_a_case(name):
 @pytest.mark.parametrize("name", ["verify", "who_is_it"])
 def test_the_face_checks_mistakes_are_separated_by_a_case(name):
     _assert_separated(EXERCISES[name], checks.trusted_context(name))
-
-
-class TinyNetwork:
-    """Two 3x3 ReLU convolutions with seeded random kernels; outputs [conv_a, conv_b, content=conv_b]."""
-
-    def __init__(self):
-        rng = np.random.default_rng(0)
-        self.kernel_a = tf.constant(rng.normal(0, 0.5, (3, 3, 3, 4)).astype(np.float32))
-        self.kernel_b = tf.constant(rng.normal(0, 0.5, (3, 3, 4, 5)).astype(np.float32))
-
-    def __call__(self, image):
-        conv_a = tf.nn.relu(tf.nn.conv2d(image, self.kernel_a, 1, "SAME"))
-        conv_b = tf.nn.relu(tf.nn.conv2d(conv_a, self.kernel_b, 1, "SAME"))
-        return [conv_a, conv_b, conv_b]
 
 
 @pytest.fixture(scope="module")

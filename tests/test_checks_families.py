@@ -26,6 +26,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
+from tiny_vgg import ALPHA, BETA, STYLE_LAYERS, TinyNetwork
 from utils import assets, checks, config
 from utils.errors import CheckFailed, ExerciseCrashed
 from utils.faces import img_to_encoding, load_encoder
@@ -148,24 +149,6 @@ def test_min_dist_starting_at_one_meets_a_stranger_farther_than_one(course):
     model, database = course
     message = failure(checks.check_who_is_it, who_is_it_from_one, database, model)
     assert "1.3, 1.1 and 1.45" in message and "(min_dist starts at 1.0)" in message, message
-
-
-STYLE_LAYERS = [("conv_a", 0.6), ("conv_b", 0.4)]
-ALPHA, BETA = 10.0, 40.0
-
-
-class TinyNetwork:
-    """Two 3x3 ReLU convolutions with seeded random kernels; outputs [conv_a, conv_b, content=conv_b]."""
-
-    def __init__(self):
-        rng = np.random.default_rng(0)
-        self.kernel_a = tf.constant(rng.normal(0, 0.5, (3, 3, 3, 4)).astype(np.float32))
-        self.kernel_b = tf.constant(rng.normal(0, 0.5, (3, 3, 4, 5)).astype(np.float32))
-
-    def __call__(self, image):
-        conv_a = tf.nn.relu(tf.nn.conv2d(image, self.kernel_a, 1, "SAME"))
-        conv_b = tf.nn.relu(tf.nn.conv2d(conv_a, self.kernel_b, 1, "SAME"))
-        return [conv_a, conv_b, conv_b]
 
 
 def costs(a_C, a_S, a_G):

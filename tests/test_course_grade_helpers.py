@@ -8,12 +8,15 @@
 from __future__ import annotations
 
 import functools
+import zipfile
 
 import nbformat
+import psutil
 import pytest
 
 from utils.course import student
 from utils.course.grading import assignment as assignments
+from utils.course.grading import cli
 from utils.course.grading.sandbox import Bubblewrap
 from utils.errors import UsageError
 
@@ -97,3 +100,29 @@ def sandbox_problem() -> str:
 #: For tests that grade in the default sandbox: skipped, with one line, where bubblewrap cannot run
 #: (CI installs it, so CI always runs them).
 needs_sandbox = pytest.mark.skipif(bool(sandbox_problem()), reason=f"skipped: {sandbox_problem()}")
+
+
+def survivors(marker: str) -> list[psutil.Process]:
+    """Live processes on this machine (any user, any namespace) whose command line holds ``marker``."""
+    found = []
+    for process in psutil.process_iter(["cmdline", "status"]):
+        try:
+            if marker in " ".join(process.info["cmdline"] or []) and process.info["status"] != psutil.STATUS_ZOMBIE:
+                found.append(process)
+        except psutil.Error:
+            pass
+    return found
+
+
+def unpack_gradescope_bundle(course: TinyCourse, folder):
+    """Build the Gradescope bundle of ``course`` with the command line and lay it out as Gradescope
+    does: ``folder/autograder/{source,submission,results}``. Returns ``folder/autograder``."""
+    bundle_path = folder / "autograder.zip"
+    arguments = ["gradescope", str(bundle_path), "--solutions", str(course.root / "solutions"), "--timeout", "60"]
+    assert cli.main(arguments) == 0
+    root = folder / "autograder"
+    with zipfile.ZipFile(bundle_path) as bundle:
+        bundle.extractall(root / "source")
+    (root / "submission").mkdir()
+    (root / "results").mkdir()
+    return root

@@ -7,10 +7,9 @@ One grading run (module fixture) grades one ``06_tiny`` submission per case; eac
 
 from __future__ import annotations
 
-import psutil
 import pytest
 
-from test_course_grade_helpers import RIGHT_SIZE, TinyCourse, needs_sandbox, statuses
+from test_course_grade_helpers import RIGHT_SIZE, TinyCourse, needs_sandbox, statuses, survivors
 from utils.course.grading import format_table, grade_all
 from utils.course.grading import kernel as kernels
 from utils.course.grading.kernel import Limits
@@ -50,18 +49,6 @@ time.sleep(3)
 STARTED = sum(MARKER in open(f"/proc/{pid}/cmdline").read() for pid in os.listdir("/proc") if pid.isdigit())
 """
 ESCAPE_SIZE = "    assert STARTED == 3, STARTED\n" + RIGHT_SIZE
-
-
-def _survivors(marker: str) -> list[psutil.Process]:
-    """Processes on this machine (any user, any namespace) whose command line holds ``marker``."""
-    found = []
-    for process in psutil.process_iter(["cmdline", "status"]):
-        try:
-            if marker in " ".join(process.info["cmdline"] or []) and process.info["status"] != psutil.STATUS_ZOMBIE:
-                found.append(process)
-        except psutil.Error:
-            pass
-    return found
 
 
 @pytest.fixture(scope="module")
@@ -127,7 +114,7 @@ def test_processes_in_a_new_session_or_group_end_with_their_submission(graded):
     and none is left on this machine once grading is over (the sandbox's PID namespace ended)."""
     result, marker = graded[0]["escape"], graded[1]
     assert statuses(result) == {"conv_output_size": ("passed", 1.0), "conv_param_count": ("passed", 2.0)}
-    assert _survivors(marker) == []
+    assert survivors(marker) == []
 
 
 def test_the_notebook_time_limit_stops_grading_and_says_so(tmp_path):

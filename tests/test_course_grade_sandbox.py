@@ -30,13 +30,19 @@ import sys
 import threading
 import time
 import tracemalloc
-import zipfile
 from pathlib import Path
 
-import psutil
 import pytest
 
-from test_course_grade_helpers import RIGHT_PARAMS, RIGHT_SIZE, TinyCourse, needs_sandbox, statuses
+from test_course_grade_helpers import (
+    RIGHT_PARAMS,
+    RIGHT_SIZE,
+    TinyCourse,
+    needs_sandbox,
+    statuses,
+    survivors,
+    unpack_gradescope_bundle,
+)
 from utils import config, errors
 from utils.course.grading import cli, format_table, grade_all, reports, sandbox
 from utils.course.grading.assignment import MAX_CELLS, read_submissions
@@ -242,17 +248,6 @@ def report(result) -> dict:
     return json.JSONDecoder().raw_decode(message[message.index("REPORT ") + len("REPORT ") :])[0]
 
 
-def _survivors(marker: str) -> list[psutil.Process]:
-    found = []
-    for process in psutil.process_iter(["cmdline", "status"]):
-        try:
-            if marker in " ".join(process.info["cmdline"] or []) and process.info["status"] != psutil.STATUS_ZOMBIE:
-                found.append(process)
-        except psutil.Error:
-            pass
-    return found
-
-
 class Corpus:
     """The class graded once: results by name, what the test set up around it."""
 
@@ -329,7 +324,7 @@ def grade_corpus(root: Path, chosen_sandbox=None, include=None) -> Corpus:
         corpus.gradebook_written = corpus.gradebook.read_bytes()
         corpus.table = format_table(results)
         time.sleep(3)  # a survivor would write now
-        corpus.survivors = _survivors(corpus.marker)
+        corpus.survivors = survivors(corpus.marker)
         corpus.gradebook_after = corpus.gradebook.read_bytes()
         corpus.forged_result = (corpus.results_folder / "forged.json").exists()
     finally:
@@ -850,24 +845,7 @@ def test_the_gradescope_kernel_runs_as_nobody_without_the_solutions_or_the_resul
     its sandbox, sees neither /autograder/source/solutions (root-only anyway, and holding no
     solution) nor the results folder, which the grader writes after the sandbox is gone."""
     course = TinyCourse(tmp_path / "course")
-    assert (
-        cli.main(
-            [
-                "gradescope",
-                str(tmp_path / "autograder.zip"),
-                "--solutions",
-                str(tmp_path / "course" / "solutions"),
-                "--timeout",
-                "60",
-            ]
-        )
-        == 0
-    )
-    root = tmp_path / "autograder"
-    with zipfile.ZipFile(tmp_path / "autograder.zip") as bundle:
-        bundle.extractall(root / "source")
-    (root / "submission").mkdir()
-    (root / "results").mkdir()
+    root = unpack_gradescope_bundle(course, tmp_path)
     attack = f"ROOT = {str(root)!r}\n" + GRADESCOPE_ATTACK
 
     def edit(notebook):

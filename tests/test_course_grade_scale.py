@@ -12,13 +12,12 @@ import signal
 import subprocess
 import sys
 import time
-import zipfile
 
 import nbformat
 import psutil
 import pytest
 
-from test_course_grade_helpers import RIGHT_SIZE, TinyCourse, needs_sandbox
+from test_course_grade_helpers import RIGHT_SIZE, TinyCourse, needs_sandbox, unpack_gradescope_bundle
 from utils import config, errors
 from utils.course import student
 from utils.course.grading import NoSandbox, Solutions, cli, format_table, grade_all, read_submissions
@@ -195,24 +194,7 @@ def test_without_a_sandbox_a_submission_that_rewrites_the_course_library_stops_t
 @pytest.mark.parametrize("case", ["right", "wrong", "broken"])
 def test_the_gradescope_autograder_writes_results_json(tmp_path, case):
     course = TinyCourse(tmp_path / "course")
-    assert (
-        cli.main(
-            [
-                "gradescope",
-                str(tmp_path / "autograder.zip"),
-                "--solutions",
-                str(tmp_path / "course" / "solutions"),
-                "--timeout",
-                "60",
-            ]
-        )
-        == 0
-    )
-    root = tmp_path / "autograder"
-    with zipfile.ZipFile(tmp_path / "autograder.zip") as bundle:
-        bundle.extractall(root / "source")
-    (root / "submission").mkdir()
-    (root / "results").mkdir()
+    root = unpack_gradescope_bundle(course, tmp_path)
     if case == "broken":
         (root / "submission" / "homework.ipynb").write_text("I did not manage, sorry")
     else:

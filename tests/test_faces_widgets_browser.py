@@ -89,7 +89,7 @@ def lab(tmp_path_factory):
 @pytest.fixture(scope="module")
 def page(lab, pictures):
     """Chromium with the fake camera, the notebook open and every cell run."""
-    driver = lab_browser.start_browser_with(lab_browser.fake_camera_arguments(pictures["video"]))
+    driver = site_browser.start_browser(height=2400, arguments=lab_browser.fake_camera_arguments(pictures["video"]))
     try:
         lab_browser.open_notebook(driver, lab, NOTEBOOK)
         lab_browser.run_all_cells(driver, seconds=300)

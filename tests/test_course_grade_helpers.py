@@ -8,12 +8,15 @@
 from __future__ import annotations
 
 import functools
+import subprocess
+import sys
 import zipfile
 
 import nbformat
 import psutil
 import pytest
 
+from utils import config
 from utils.course import student
 from utils.course.grading import assignment as assignments
 from utils.course.grading import cli
@@ -126,3 +129,17 @@ def unpack_gradescope_bundle(course: TinyCourse, folder):
     (root / "submission").mkdir()
     (root / "results").mkdir()
     return root
+
+
+def start_grader(arguments: list[str], env: dict) -> subprocess.Popen:
+    """``python -m utils.grade ARGUMENTS`` in a session of its own (so a test can kill its whole
+    group), with ``env`` as its environment and its output kept."""
+    return subprocess.Popen(
+        [sys.executable, "-m", "utils.grade", *arguments],
+        cwd=config.REPO_ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    )

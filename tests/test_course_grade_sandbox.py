@@ -39,6 +39,7 @@ from test_course_grade_helpers import (
     RIGHT_SIZE,
     TinyCourse,
     needs_sandbox,
+    start_grader,
     statuses,
     survivors,
     unpack_gradescope_bundle,
@@ -674,18 +675,6 @@ def test_a_container_sandbox_is_built_from_the_same_layout_and_refused_without_a
 # --- bookkeeping: a grader killed twice during one submission ----------------------------------------
 
 
-def _grader(arguments, env):
-    return subprocess.Popen(
-        [sys.executable, "-m", "utils.grade", *arguments],
-        cwd=config.REPO_ROOT,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        start_new_session=True,
-    )
-
-
 def _kill_when(process, condition, seconds=300):
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline and not condition() and process.poll() is None:
@@ -725,12 +714,12 @@ def test_a_submission_during_which_the_grader_is_stopped_twice_is_graded_error_a
     stopper = str(tmp_path / "submissions" / "b_stopper.ipynb")
     marks = lambda: store._in_flight_path(stopper).read_text() if store._in_flight_path(stopper).exists() else ""
     env = {**os.environ}
-    first = _grader(arguments, env)
+    first = start_grader(arguments, env)
     _kill_when(first, lambda: '"stops": 1' in marks())
-    second = _grader(arguments + ["--resume"], env)
+    second = start_grader(arguments + ["--resume"], env)
     _kill_when(second, lambda: '"stops": 2' in marks())
     assert not store.path_for(str(tmp_path / "submissions" / "c_right.ipynb")).exists()  # the suspect went first
-    third = _grader(arguments + ["--resume"], env)
+    third = start_grader(arguments + ["--resume"], env)
     stdout, stderr = third.communicate(timeout=600)
     assert third.returncode == 0, stderr
     with open(tmp_path / "book.csv", newline="") as handle:

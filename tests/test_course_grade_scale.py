@@ -17,7 +17,7 @@ import nbformat
 import psutil
 import pytest
 
-from test_course_grade_helpers import RIGHT_SIZE, TinyCourse, needs_sandbox, unpack_gradescope_bundle
+from test_course_grade_helpers import RIGHT_SIZE, TinyCourse, needs_sandbox, start_grader, unpack_gradescope_bundle
 from utils import config, errors
 from utils.course import student
 from utils.course.grading import NoSandbox, Solutions, cli, format_table, grade_all, read_submissions
@@ -43,18 +43,6 @@ LEAK_CHECK = (
 """
     + RIGHT_SIZE
 )
-
-
-def _grader(arguments, env, tmp_path):
-    return subprocess.Popen(
-        [sys.executable, "-m", "utils.grade", *arguments],
-        cwd=config.REPO_ROOT,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        start_new_session=True,
-    )
 
 
 def _processes_under(folder):
@@ -96,7 +84,7 @@ def test_a_killed_run_loses_nothing_graded_and_resumes_in_a_clean_environment(tm
         "--watch",
         "none",
     ]
-    first = _grader(arguments, env, tmp_path)
+    first = start_grader(arguments, env)
     results = out / "grades.results"
     deadline = time.monotonic() + 300
     while time.monotonic() < deadline and not list(results.glob("*.json")) and first.poll() is None:
@@ -111,7 +99,7 @@ def test_a_killed_run_loses_nothing_graded_and_resumes_in_a_clean_environment(tm
         time.sleep(0.2)
     assert _processes_under(tmp_path / "scratch") == []  # the launcher saw the grader die
 
-    second = _grader(arguments + ["--resume"], env, tmp_path)
+    second = start_grader(arguments + ["--resume"], env)
     stdout, stderr = second.communicate(timeout=600)
     assert second.returncode == 0, stderr
     assert stdout.count("(06_tiny)") == 3

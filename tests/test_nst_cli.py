@@ -52,6 +52,16 @@ def no_work(monkeypatch):
     monkeypatch.setattr(cli, "StyleTransfer", refuse)
 
 
+def run_cli(*words) -> int:
+    """``python -m utils.nst`` with these command-line words (paths and numbers as they print)."""
+    return cli.main([str(word) for word in words])
+
+
+def run_transfer(content, style, output, *options) -> int:
+    """``python -m utils.nst --content CONTENT --style STYLE --output OUTPUT [options]``."""
+    return run_cli("--content", content, "--style", style, "--output", output, *options)
+
+
 def one_error_line(capsys) -> str:
     captured = capsys.readouterr()
     assert captured.err.startswith("error: ") and captured.err.count("\n") == 1, captured.err
@@ -89,23 +99,7 @@ def test_help_lists_the_documented_options():
 def test_cli_round_trip_writes_image_and_json(images, tmp_path, capsys):
     content, style = images
     output, record = tmp_path / "out.png", tmp_path / "out.json"
-    code = cli.main(
-        [
-            "--content",
-            str(content),
-            "--style",
-            str(style),
-            "--output",
-            str(output),
-            "--size",
-            "40",
-            "--steps",
-            "3",
-            "--json",
-            str(record),
-            "--no-progress",
-        ]
-    )
+    code = run_transfer(content, style, output, "--size", "40", "--steps", "3", "--json", record, "--no-progress")
     assert code == 0
     assert image_io.load_image(output).shape == (30, 40, 3)
     data = json.loads(record.read_text())
@@ -129,37 +123,35 @@ def test_cli_options_reach_the_settings(images, tmp_path):
     content, style = images
     other = assets.resolve("nst_images") / "style" / "the_scream.jpg"
     record = tmp_path / "out.json"
-    code = cli.main(
-        [
-            "--content",
-            str(content),
-            "--style",
-            str(style),
-            str(other),
-            "--output",
-            str(tmp_path / "out.jpg"),
-            "--size",
-            "24",
-            "--steps",
-            "2",
-            "--style-weights",
-            "3",
-            "1",
-            "--preserve-colors",
-            "--tv-weight",
-            "0.25",
-            "--optimizer",
-            "adam",
-            "--json",
-            str(record),
-            "--dtype",
-            "float32",
-            "--coarse-scale",
-            "0.25",
-            "--coarse-share",
-            "0.5",
-            "--no-progress",
-        ]
+    code = run_cli(
+        "--content",
+        content,
+        "--style",
+        style,
+        other,
+        "--output",
+        tmp_path / "out.jpg",
+        "--size",
+        "24",
+        "--steps",
+        "2",
+        "--style-weights",
+        "3",
+        "1",
+        "--preserve-colors",
+        "--tv-weight",
+        "0.25",
+        "--optimizer",
+        "adam",
+        "--json",
+        record,
+        "--dtype",
+        "float32",
+        "--coarse-scale",
+        "0.25",
+        "--coarse-share",
+        "0.5",
+        "--no-progress",
     )
     assert code == 0
     data = json.loads(record.read_text())
@@ -182,28 +174,26 @@ def test_cli_options_for_coarse_to_fine(tmp_path):
 def test_cli_bad_input_exits_2_with_one_line(images, tmp_path, capsys):
     content, style = images
     output = tmp_path / "out.png"
-    assert cli.main(["--content", str(tmp_path / "nope.jpg"), "--style", str(style), "--output", str(output)]) == 2
+    assert run_transfer(tmp_path / "nope.jpg", style, output) == 2
     assert "nope.jpg" in one_error_line(capsys)
-    assert (
-        cli.main(["--content", str(content), "--style", str(style), "--output", str(output), "--preset", "nope"]) == 2
-    )
+    assert run_transfer(content, style, output, "--preset", "nope") == 2
     assert "unknown preset" in one_error_line(capsys)
-    assert cli.main(["--content", str(content), "--style", str(style), "--output", str(output), "--size", "2"]) == 2
+    assert run_transfer(content, style, output, "--size", "2") == 2
     assert "too small" in one_error_line(capsys)
-    assert cli.main(["--content", str(content), "--style", str(style), "--output", str(tmp_path / "out.gif")]) == 2
+    assert run_transfer(content, style, tmp_path / "out.gif") == 2
     assert "--output must end in .png" in one_error_line(capsys)
-    assert cli.main(["--content", str(content), "--style", str(style), "--output", str(output), "--steps", "0"]) == 2
+    assert run_transfer(content, style, output, "--steps", "0") == 2
     assert "--steps must be at least 1" in one_error_line(capsys)
     assert not output.exists()
 
 
 def test_argument_errors_are_one_line_with_exit_2(capsys):
     with pytest.raises(SystemExit) as stopped:
-        cli.main(["--content", "c.jpg", "--style", "s.jpg", "--output", "o.png", "--steps", "many"])
+        run_transfer("c.jpg", "s.jpg", "o.png", "--steps", "many")
     assert stopped.value.code == 2
     assert "argument --steps: invalid int value: 'many'" in one_error_line(capsys)
     with pytest.raises(SystemExit) as stopped:
-        cli.main(["--style", "s.jpg", "--output", "o.png"])
+        run_cli("--style", "s.jpg", "--output", "o.png")
     assert stopped.value.code == 2 and "--content" in one_error_line(capsys)
 
 
@@ -234,34 +224,11 @@ def test_an_input_reached_by_another_path_is_refused_too(inputs, tmp_path, capsy
     content, style = inputs
     monkeypatch.chdir(content.parent)
     before = disk_state(tmp_path)
-    assert (
-        cli.main(
-            [
-                "--content",
-                content.name,
-                "--style",
-                str(style),
-                "--output",
-                str(content.parent / ".." / "inputs" / content.name),
-            ]
-        )
-        == 2
-    )
+    assert run_transfer(content.name, style, content.parent / ".." / "inputs" / content.name) == 2
     assert "is also an input" in one_error_line(capsys)
     assert (
-        cli.main(
-            [
-                "--content",
-                str(content),
-                "--style",
-                str(style),
-                "--output",
-                str(tmp_path / "out.png"),
-                "--json",
-                str(tmp_path / "same.json"),
-                "--plot",
-                str(tmp_path / "same.json"),
-            ]
+        run_transfer(
+            content, style, tmp_path / "out.png", "--json", tmp_path / "same.json", "--plot", tmp_path / "same.json"
         )
         == 2
     )
@@ -290,22 +257,7 @@ def test_non_finite_numbers_are_refused_before_any_work(inputs, tmp_path, capsys
     """Before: ``nan < 0`` is False, so NaN passed validation and the run wrote a NaN image (exit 0)."""
     content, style = inputs
     before = disk_state(tmp_path)
-    assert (
-        cli.main(
-            [
-                "--content",
-                str(content),
-                "--style",
-                str(style),
-                "--output",
-                str(tmp_path / "out.png"),
-                "--optimizer",
-                "adam",
-                f"{option}={value}",
-            ]
-        )
-        == 2
-    )
+    assert run_transfer(content, style, tmp_path / "out.png", "--optimizer", "adam", f"{option}={value}") == 2
     error = one_error_line(capsys)
     assert option.lstrip("-").replace("-", "_") in error.replace("-", "_") and ("finite" in error or "float32" in error)
     assert disk_state(tmp_path) == before
@@ -315,19 +267,17 @@ def test_non_finite_style_weights_are_refused_before_any_work(inputs, tmp_path, 
     content, style = inputs
     before = disk_state(tmp_path)
     assert (
-        cli.main(
-            [
-                "--content",
-                str(content),
-                "--style",
-                str(style),
-                str(style),
-                "--output",
-                str(tmp_path / "out.png"),
-                "--style-weights",
-                "1",
-                "nan",
-            ]
+        run_cli(
+            "--content",
+            content,
+            "--style",
+            style,
+            style,
+            "--output",
+            tmp_path / "out.png",
+            "--style-weights",
+            "1",
+            "nan",
         )
         == 2
     )
@@ -342,26 +292,21 @@ def test_a_loss_that_overflows_stops_the_run_and_writes_nothing(inputs, tmp_path
     content, style = inputs
     before = disk_state(tmp_path)
     assert (
-        cli.main(
-            [
-                "--content",
-                str(content),
-                "--style",
-                str(style),
-                "--output",
-                str(tmp_path / "out.png"),
-                "--json",
-                str(tmp_path / "out.json"),
-                "--size",
-                "24",
-                "--steps",
-                "3",
-                "--beta",
-                "3e38",
-                "--optimizer",
-                optimizer,
-                "--no-progress",
-            ]
+        run_transfer(
+            content,
+            style,
+            tmp_path / "out.png",
+            "--json",
+            tmp_path / "out.json",
+            "--size",
+            "24",
+            "--steps",
+            "3",
+            "--beta",
+            "3e38",
+            "--optimizer",
+            optimizer,
+            "--no-progress",
         )
         == 2
     )
@@ -379,26 +324,9 @@ def test_output_under_a_regular_file_is_refused_before_the_run(inputs, tmp_path,
     content, style = inputs
     (tmp_path / "plain").write_text("a file, not a folder")
     before = disk_state(tmp_path)
-    assert (
-        cli.main(["--content", str(content), "--style", str(style), "--output", str(tmp_path / "plain" / "out.png")])
-        == 2
-    )
+    assert run_transfer(content, style, tmp_path / "plain" / "out.png") == 2
     assert "is a file, not a folder" in one_error_line(capsys)
-    assert (
-        cli.main(
-            [
-                "--content",
-                str(content),
-                "--style",
-                str(style),
-                "--output",
-                str(tmp_path / "out.png"),
-                "--json",
-                str(tmp_path / "plain" / "deeper" / "out.json"),
-            ]
-        )
-        == 2
-    )
+    assert run_transfer(content, style, tmp_path / "out.png", "--json", tmp_path / "plain" / "deeper" / "out.json") == 2
     assert "is a file, not a folder" in one_error_line(capsys)
     assert disk_state(tmp_path) == before
 
@@ -407,23 +335,9 @@ def test_output_equal_to_a_folder_is_refused_before_the_run(inputs, tmp_path, ca
     content, style = inputs
     (tmp_path / "folder.png").mkdir()
     (tmp_path / "report").mkdir()
-    assert cli.main(["--content", str(content), "--style", str(style), "--output", str(tmp_path / "folder.png")]) == 2
+    assert run_transfer(content, style, tmp_path / "folder.png") == 2
     assert "is a folder" in one_error_line(capsys)
-    assert (
-        cli.main(
-            [
-                "--content",
-                str(content),
-                "--style",
-                str(style),
-                "--output",
-                str(tmp_path / "out.png"),
-                "--plot",
-                str(tmp_path / "report"),
-            ]
-        )
-        == 2
-    )
+    assert run_transfer(content, style, tmp_path / "out.png", "--plot", tmp_path / "report") == 2
     assert "--plot" in one_error_line(capsys)
     assert sorted(path.name for path in tmp_path.iterdir()) == ["folder.png", "inputs", "report"]
 
@@ -441,7 +355,7 @@ def test_output_in_a_read_only_folder_is_refused_before_the_run(inputs, tmp_path
             lambda path, mode, **kw: False if os.path.abspath(path) == str(locked) else real_access(path, mode, **kw),
         )
     try:
-        assert cli.main(["--content", str(content), "--style", str(style), "--output", str(locked / "out.png")]) == 2
+        assert run_transfer(content, style, locked / "out.png") == 2
         assert "is not writable" in one_error_line(capsys)
         assert list(locked.iterdir()) == []
     finally:
@@ -472,22 +386,8 @@ def test_lbfgs_never_evaluates_more_than_the_steps_asked(images, tmp_path, monke
     monkeypatch.setattr(nst_engine.StyleTransfer, "_value_and_gradient_at", counting)
     record = tmp_path / "out.json"
     assert (
-        cli.main(
-            [
-                "--content",
-                str(content),
-                "--style",
-                str(style),
-                "--output",
-                str(tmp_path / "out.png"),
-                "--size",
-                "32",
-                "--steps",
-                str(steps),
-                "--json",
-                str(record),
-                "--no-progress",
-            ]
+        run_transfer(
+            content, style, tmp_path / "out.png", "--size", "32", "--steps", steps, "--json", record, "--no-progress"
         )
         == 0
     )
@@ -511,21 +411,7 @@ def test_weights_file_named_like_a_registered_asset_must_pass_its_checksum(input
         dataset = root["block1_conv1"][next(iter(root["block1_conv1"].attrs["weight_names"])).decode()]
         dataset[0, 0, 0, 0] = dataset[0, 0, 0, 0] + 1.0
     before = disk_state(tmp_path)
-    assert (
-        cli.main(
-            [
-                "--content",
-                str(content),
-                "--style",
-                str(style),
-                "--output",
-                str(tmp_path / "out.png"),
-                "--weights",
-                str(damaged),
-            ]
-        )
-        == 2
-    )
+    assert run_transfer(content, style, tmp_path / "out.png", "--weights", damaged) == 2
     error = one_error_line(capsys)
     assert "vgg19_partial" in error and str(damaged) in error and "sha256" in error
     assert disk_state(tmp_path) == before
@@ -540,21 +426,7 @@ def test_weights_file_with_wrong_layer_shapes_is_refused(inputs, tmp_path, capsy
         group.attrs["weight_names"] = [b"block1_conv1/kernel:0", b"block1_conv1/bias:0"]
         group.create_dataset("block1_conv1/kernel:0", data=np.zeros((3, 3, 3, 32), np.float32))
         group.create_dataset("block1_conv1/bias:0", data=np.zeros(32, np.float32))
-    assert (
-        cli.main(
-            [
-                "--content",
-                str(content),
-                "--style",
-                str(style),
-                "--output",
-                str(tmp_path / "out.png"),
-                "--weights",
-                str(weights),
-            ]
-        )
-        == 2
-    )
+    assert run_transfer(content, style, tmp_path / "out.png", "--weights", weights) == 2
     error = one_error_line(capsys)
     assert "mine.h5" in error and "block1_conv1 has (3, 3, 3, 32)" in error and "(3, 3, 3, 64)" in error
     assert not (tmp_path / "out.png").exists()
@@ -562,19 +434,5 @@ def test_weights_file_with_wrong_layer_shapes_is_refused(inputs, tmp_path, capsy
 
 def test_weights_folder_is_named_as_a_folder(inputs, tmp_path, capsys, no_work):
     content, style = inputs
-    assert (
-        cli.main(
-            [
-                "--content",
-                str(content),
-                "--style",
-                str(style),
-                "--output",
-                str(tmp_path / "out.png"),
-                "--weights",
-                str(tmp_path),
-            ]
-        )
-        == 2
-    )
+    assert run_transfer(content, style, tmp_path / "out.png", "--weights", tmp_path) == 2
     assert "is a folder" in one_error_line(capsys)

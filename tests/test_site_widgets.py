@@ -19,7 +19,7 @@ from PIL import Image
 
 from utils.course import site
 from utils.course.site import widgets
-from utils.widgets import FRONTEND_HINT
+from utils.course.site.widgets import FRONTEND_HINT
 
 
 def one(name, model_id="w", buffers=None, **values):

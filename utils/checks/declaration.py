@@ -373,12 +373,12 @@ class Exercise:
         if verdict.status == "not attempted" and verdict.message.startswith(f"Exercise `{self.name}`"):
             return verdict
         replaced = self.evaluate(substituted_run, cases, context, observation)
-        broken = self.broken_dependency(observation)
+        if replaced.status == "passed" and verdict.status in ("passed", "not attempted"):
+            return verdict
+        broken = self.broken_dependency(observation)  # the earlier exercises judged only when it matters
         if verdict.status == "passed":
-            return verdict if replaced.status == "passed" else self.right_only_with_yours(broken, replaced, observation)
+            return self.right_only_with_yours(broken, replaced, observation)
         if replaced.status == "passed":
-            if verdict.status == "not attempted":
-                return verdict
             if broken:
                 return Verdict(
                     self.name,

@@ -51,9 +51,12 @@ def cost_gradients(
 def step_rate(context: dict, case: Case) -> float:
     """The check's learning rate for ``case``: the largest pixel of the right step moves by :data:`STEP_SIZE`."""
     weights = [weight for _, weight in context["style_layers"]]
-    g_content, g_style = cost_gradients(context["vgg_model_outputs"], case.args[0], case, weights)
-    largest = float(np.abs(float(context["alpha"]) * g_content + float(context["beta"]) * g_style).max())
-    return STEP_SIZE / max(largest, 1e-12)
+    gradients = cost_gradients(context["vgg_model_outputs"], case.args[0], case, weights)
+    return _rate(float(context["alpha"]), float(context["beta"]), *gradients)
+
+
+def _rate(alpha: float, beta: float, g_content: np.ndarray, g_style: np.ndarray) -> float:
+    return STEP_SIZE / max(float(np.abs(alpha * g_content + beta * g_style).max()), 1e-12)
 
 
 _TOTAL = "J = total_cost(J_content, J_style, alpha=alpha, beta=beta)"
@@ -163,9 +166,7 @@ class Replay:
         self.weights = [weight for _, weight in context["style_layers"]]
         self.alpha, self.beta = float(context["alpha"]), float(context["beta"])
         self.rtol = float(context.get("rtol") or 1e-3)
-        self.context = context
-        self._gradients: dict = {}
-        self._rates: dict = {}
+        self._gradients: dict = {}  # id(image) -> (image, its gradients): the image kept, so its id stays its own
 
     def costs(self, image, case: Case, content_targets=None, style_targets=None) -> tuple[float, float]:
         """(J_content, J_style) of ``image``, against the case's targets unless others are given."""
@@ -183,15 +184,18 @@ class Replay:
     def close(self, value: float, expected: float) -> bool:
         return abs(value - expected) <= self.rtol * max(abs(expected), 1e-12)
 
+    def gradients_at(self, image: np.ndarray, case: Case) -> tuple[np.ndarray, np.ndarray]:
+        """(grad J_content, grad J_style) at ``image``, computed once per image."""
+        if id(image) not in self._gradients:
+            self._gradients[id(image)] = (image, cost_gradients(self.vgg, image, case, self.weights))
+        return self._gradients[id(image)][1]
+
     def gradients(self, step: Step) -> tuple[np.ndarray, np.ndarray]:
-        if id(step) not in self._gradients:
-            self._gradients[id(step)] = cost_gradients(self.vgg, step.before, step.case, self.weights)
-        return self._gradients[id(step)]
+        return self.gradients_at(step.before, step.case)
 
     def rate(self, case: Case) -> float:
-        if id(case) not in self._rates:
-            self._rates[id(case)] = step_rate(self.context, case)
-        return self._rates[id(case)]
+        """:func:`step_rate` of ``case``, from the gradients at its start (the first step's, shared)."""
+        return _rate(self.alpha, self.beta, *self.gradients_at(case.args[0], case))
 
     def matches(self, step: Step, rule: UpdateRule) -> bool:
         """The learner's image after ``step`` is ``rule``'s step: at most 2 % of the pixels that either the

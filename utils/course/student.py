@@ -180,14 +180,17 @@ def _convert(source: str, where: str) -> tuple[str, list[tuple[str | None, dict]
     return "\n".join(output), regions
 
 
-def _is_check_call(node) -> bool:
-    return (
+def check_call_name(node) -> str | None:
+    """The exercise of a ``checks.check_<name>(...)`` call node (``"<name>"``), or None for any other node."""
+    if (
         isinstance(node, ast.Call)
         and isinstance(node.func, ast.Attribute)
         and isinstance(node.func.value, ast.Name)
         and node.func.value.id == "checks"
         and node.func.attr.startswith("check_")
-    )
+    ):
+        return node.func.attr[len("check_") :]
+    return None
 
 
 #: What the arguments of a hidden check may hold: names, attributes, items, constants, containers
@@ -225,10 +228,10 @@ def _hidden_calls(lines: list[str], where: str, first: int) -> list[ast.Call]:
     calls = []
     for statement in tree.body:
         call = statement.value if isinstance(statement, ast.Expr) else None
-        arguments = [*call.args, *call.keywords] if _is_check_call(call) else []
+        arguments = [*call.args, *call.keywords] if check_call_name(call) else []
         if (
             call is None
-            or not _is_check_call(call)
+            or not check_call_name(call)
             or not all(isinstance(node, _ARGUMENT_NODES) for argument in arguments for node in ast.walk(argument))
         ):
             line = lines[statement.lineno - 1].strip()

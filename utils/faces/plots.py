@@ -22,7 +22,7 @@ import numpy as np
 
 from utils.errors import UsageError
 from utils.faces.metrics import accuracy_at, auc, equal_error_rate, roc_curve, validate_pairs
-from utils.plotting import draw_image, plot_bars, print_table, save_figure, show_grid
+from utils.plotting import draw_image, plot_bars, plot_lines, print_table, save_figure, show_grid
 
 
 def _finish(figure, path):
@@ -507,7 +507,6 @@ def plot_stranger_matched(
         >>> from utils.plotting import close
         >>> close(figure)
     """
-    import matplotlib.pyplot as plt  # deferred: matplotlib is slow to import
 
     rates = np.asarray(false_accept_rates, dtype=np.float64).ravel()
     sizes = [int(size) for size in gallery_sizes]
@@ -520,18 +519,16 @@ def plot_stranger_matched(
         [[f"{rate:g}"] + [f"{1.0 - (1.0 - rate) ** size:.4f}" for size in sizes] for rate in rates],
     )
     every_size = np.unique(np.logspace(0, np.log10(max(sizes)), 200).astype(int))
-    figure, axis = plt.subplots(figsize=(7, 4))
-    for rate in rates:
-        axis.plot(every_size, 1.0 - (1.0 - rate) ** every_size, lw=2, label=f"e = {rate:g}")
-    axis.set(
-        xscale="log",
-        ylim=(0, 1),
-        xlabel="people in the database K",
-        ylabel="P(stranger matched to someone)",
+    figure = plot_lines(
+        every_size,
+        {f"e = {rate:g}": 1.0 - (1.0 - rate) ** every_size for rate in rates},
+        "people in the database K",
+        "P(stranger matched to someone)",
         title="1:K recognition multiplies the false accepts",
+        logx=True,
+        figsize=(7, 4),
     )
-    axis.grid(True, which="both", alpha=0.3)
-    axis.legend()
+    figure.axes[0].set_ylim(0, 1)
     return _finish(figure, path)
 
 
@@ -727,7 +724,7 @@ def show_pair_verifiers(scores: dict, path=None):
     if not scores or len({tuple(by_split) for by_split in scores.values()}) != 1:
         raise UsageError("show_pair_verifiers needs at least one method, every method scored on the same splits")
     splits = list(next(iter(scores.values())))
-    rows, mean_accuracy, pooled = [], {}, {}
+    rows, mean_accuracy, pooled, areas = [], {}, {}, {}
     for name, by_split in scores.items():
         accuracies = [accuracy_at(distances, same, threshold) for distances, same, threshold in by_split.values()]
         distances, same = validate_pairs(
@@ -735,12 +732,13 @@ def show_pair_verifiers(scores: dict, path=None):
             np.concatenate([np.asarray(value[1], bool) for value in by_split.values()]),
         )
         pooled[name], mean_accuracy[name] = (distances, same), float(np.mean(accuracies))
+        areas[name] = auc(distances, same)
         rows.append(
             [name]
             + [f"{100 * accuracy:.2f} %" for accuracy in accuracies]
             + [
                 f"{100 * mean_accuracy[name]:.2f} %",
-                f"{auc(distances, same):.4f}",
+                f"{areas[name]:.4f}",
                 f"{100 * equal_error_rate(distances, same)[0]:.2f} %",
             ]
         )
@@ -764,7 +762,7 @@ def show_pair_verifiers(scores: dict, path=None):
             continue  # the same distances at another threshold: the same curve
         drawn.append(distances)
         far, tar, _ = roc_curve(distances, same)
-        roc_axis.plot(far, tar, lw=2, label=f"{name} (AUC {auc(distances, same):.3f})")
+        roc_axis.plot(far, tar, lw=2, label=f"{name} (AUC {areas[name]:.3f})")
     roc_axis.set(
         xlim=(0, 0.1),
         ylim=(0.9, 1.0),

@@ -541,15 +541,6 @@ def _annotated(found: FoundFace) -> np.ndarray:
     return np.asarray(picture)
 
 
-def _as_database(database, threshold: float) -> FaceDatabase:
-    """A new FaceDatabase holding what ``database`` (a course dict or a FaceDatabase) holds."""
-    entries = dict(database.items())
-    copy = FaceDatabase(threshold=threshold)
-    for name, encodings in entries.items():
-        copy.enroll(name, np.asarray(encodings, dtype=np.float32).reshape(-1, constants.EMBEDDING_SIZE))
-    return copy
-
-
 def _heading(text: str) -> ipywidgets.HTML:
     return ipywidgets.HTML(f"<b>{html.escape(text)}</b>")
 
@@ -586,7 +577,7 @@ class EnrollYourself(ipywidgets.VBox):
         }
         self.model = model
         self.save_path = Path(save_path) if save_path is not None else None
-        self.database = _as_database(self._course, threshold)
+        self.database = FaceDatabase.from_dict(self._course, threshold)
         self.enrolled: list[str] = []
         self.found: FoundFace | None = None
         self.probe_found: FoundFace | None = None
@@ -769,7 +760,7 @@ class EnrollYourself(ipywidgets.VBox):
 
     def reset(self) -> None:
         """Back to the course database: the names you added are removed (in memory)."""
-        self.database = _as_database(self._course, self.database.threshold)
+        self.database = FaceDatabase.from_dict(self._course, self.database.threshold)
         self.enrolled = []
         self.save_button.disabled = True
         self.message.info(f"Back to the course database ({len(self.database)} people).")

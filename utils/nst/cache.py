@@ -353,7 +353,7 @@ class ResultCache:
             data = image_path.read_bytes()
             if hashlib.sha256(data).hexdigest() != record.get("png_sha256"):
                 raise ValueError("the PNG is not the one the record names")
-            image = image_io.load_image(image_path)
+            image = image_io.load_image_bytes(data, str(image_path))
             if list(image.shape) != list(record.get("shape", [])):
                 raise ValueError("the PNG has another size")
         except (OSError, ValueError, ImageError):  # json.JSONDecodeError is a ValueError

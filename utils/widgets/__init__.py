@@ -7,7 +7,7 @@ ipywidgets, never an application.
 * :func:`show_control` shows a control with a plain-text form: JupyterLab 4 and Notebook 7 draw
   the widget; where no front end draws widgets (nbval, nbclient, the grader, a terminal) the
   output is that text, "what the control shows for its default value". The course site draws the
-  saved widget state and the line :data:`FRONTEND_HINT`.
+  saved widget state and the line :data:`utils.course.site.widgets.FRONTEND_HINT`.
 * :class:`MessageLine` is the one line a control speaks in: information, success, or an error
   given as an exception (its message, never a traceback).
 * :func:`decode_upload` and :class:`ImageInput` turn a learner's upload (or a camera frame) into an
@@ -25,11 +25,10 @@ Example:
     ('error', 'ValueError: no face found in me.jpg')
 """
 
-from utils.widgets.controls import FRONTEND_HINT, BackgroundRun, MessageLine, show_control
+from utils.widgets.controls import BackgroundRun, MessageLine, show_control
 from utils.widgets.images import ImageInput, decode_upload, download_link, image_view, png_bytes
 
 __all__ = [
-    "FRONTEND_HINT",
     "show_control",
     "MessageLine",
     "BackgroundRun",

@@ -20,10 +20,7 @@ import ipywidgets
 
 from utils.errors import CourseError, UsageError
 
-__all__ = ["FRONTEND_HINT", "show_control", "MessageLine", "BackgroundRun"]
-
-#: The line the course site shows under a control's saved state.
-FRONTEND_HINT = "Run the notebook to use this control."
+__all__ = ["show_control", "MessageLine", "BackgroundRun"]
 
 _COLOURS = {"info": "#3b4a5a", "success": "#1e6b35", "error": "#a4161a"}
 _SIGNS = {"info": "", "success": "✓ ", "error": "✗ "}

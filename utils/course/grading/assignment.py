@@ -98,29 +98,17 @@ def check_calls(source: str, where: str = "cell") -> list[tuple[str, ast.Expr]]:
         raise NotebookFormatError(f"{where}: the check cell does not parse: {error}") from None
     top = []
     for statement in tree.body:
-        name = _check_name(statement.value) if isinstance(statement, ast.Expr) else None
+        name = student.check_call_name(statement.value) if isinstance(statement, ast.Expr) else None
         if name:
             top.append((name, statement))
     wanted = {id(statement.value) for _, statement in top}
     for node in ast.walk(tree):
-        if _check_name(node) and id(node) not in wanted:
+        if student.check_call_name(node) and id(node) not in wanted:
             raise NotebookFormatError(
-                f"{where}: `checks.check_{_check_name(node)}(...)` must be a statement "
+                f"{where}: `checks.check_{student.check_call_name(node)}(...)` must be a statement "
                 f"of its own at the top level of the cell (line {node.lineno})"
             )
     return top
-
-
-def _check_name(node) -> str | None:
-    if (
-        isinstance(node, ast.Call)
-        and isinstance(node.func, ast.Attribute)
-        and node.func.attr.startswith("check_")
-        and isinstance(node.func.value, ast.Name)
-        and node.func.value.id == "checks"
-    ):
-        return node.func.attr[len("check_") :]
-    return None
 
 
 def _without_magics(source: str) -> str:
@@ -407,8 +395,7 @@ class Submission:
         data = read_bytes(self.path)
         if hashlib.sha256(data).hexdigest() != self.digest:
             raise UsageError(f"{self.path}: the file changed on disk after grading began; grade it again")
-        scan_notebook(data, self.path)
-        return parse_notebook(data, self.path)
+        return parse_notebook(data, self.path)  # the bytes read_submissions scanned (cell count, size)
 
 
 def collect_submissions(arguments: list[str]) -> list[Path]:

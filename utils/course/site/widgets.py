@@ -37,7 +37,8 @@ import copy
 import html
 import math
 
-from utils.widgets import FRONTEND_HINT
+#: The line the course site shows under a control's saved state (the control needs a running kernel).
+FRONTEND_HINT = "Run the notebook to use this control."
 
 __all__ = ["VIEW_MIME", "STATE_MIME", "FRONTEND_HINT", "INTERACTIVE_MODELS", "widget_html", "is_control",
            "render_widgets_static"]
